@@ -1,0 +1,24 @@
+/*
+ * hooks.h
+ *		Executor, planner, utility and parse-analysis hooks (hooks.c).
+ */
+#ifndef PGPERF_HOOKS_H
+#define PGPERF_HOOKS_H
+
+/* Values of pgperf.track */
+typedef enum PgperfTrack
+{
+	PGPERF_TRACK_NONE,
+	PGPERF_TRACK_TOP,
+	PGPERF_TRACK_ALL
+} PgperfTrack;
+
+extern int	pgperf_track;
+extern bool pgperf_track_planning;
+extern int	pgperf_max_text_length;
+extern int	pgperf_max_sample_length;
+
+/* Installs every hook, chaining to the ones already installed. */
+extern void PgperfInstallHooks(void);
+
+#endif							/* PGPERF_HOOKS_H */

@@ -1,0 +1,117 @@
+/*
+ * pgperf.c
+ *		Module load: configuration parameters, shared memory request, hooks.
+ *
+ * pgperf must be loaded through shared_preload_libraries: its shared memory is
+ * sized and requested at postmaster start.  Loaded any other way it installs
+ * nothing, and its SQL functions fail with a hint.
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/shmem.h"
+#include "utils/guc.h"
+
+#include "compat.h"
+
+#include "hooks.h"
+#include "store.h"
+
+PG_MODULE_MAGIC;
+
+/* GUCs owned by the store */
+int			pgperf_max = 5000;
+int			pgperf_text_area_kb = 8192;
+bool		pgperf_save = true;
+
+static const struct config_enum_entry track_options[] = {
+	{"none", PGPERF_TRACK_NONE, false},
+	{"top", PGPERF_TRACK_TOP, false},
+	{"all", PGPERF_TRACK_ALL, false},
+	{NULL, 0, false}
+};
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+void		_PG_init(void);
+
+/* Requests pgperf's shared memory and its lock. */
+static void
+pgperf_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(PgperfShmemSize());
+	RequestNamedLWLockTranche("pgperf", 1);
+}
+
+/* Creates or attaches to pgperf's shared memory. */
+static void
+pgperf_shmem_startup(void)
+{
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	PgperfShmemInit();
+}
+
+/* Defines the configuration parameters. */
+static void
+define_gucs(void)
+{
+	DefineCustomIntVariable("pgperf.max",
+							"Maximum number of statistics entries kept.",
+							"One entry per window, user, database, statement and plan.",
+							&pgperf_max, 5000, 100, INT_MAX / 2,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("pgperf.text_area_size",
+							"Shared memory for query texts, plan texts and samples.",
+							NULL,
+							&pgperf_text_area_kb, 8192, 256, 1024 * 1024,
+							PGC_POSTMASTER, GUC_UNIT_KB, NULL, NULL, NULL);
+	DefineCustomIntVariable("pgperf.max_text_length",
+							"Longest query text or plan text kept, in bytes; longer ones are cut.",
+							NULL,
+							&pgperf_max_text_length, 16384, 256, 1024 * 1024,
+							PGC_SUSET, GUC_UNIT_BYTE, NULL, NULL, NULL);
+	DefineCustomIntVariable("pgperf.max_sample_length",
+							"Longest sample kept (statement text, and parameter values), in bytes.",
+							NULL,
+							&pgperf_max_sample_length, 4096, 0, 1024 * 1024,
+							PGC_SUSET, GUC_UNIT_BYTE, NULL, NULL, NULL);
+	DefineCustomEnumVariable("pgperf.track",
+							 "Which statements pgperf measures.",
+							 "top: statements issued by clients; all: also statements inside functions; none: nothing.",
+							 &pgperf_track, PGPERF_TRACK_TOP, track_options,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("pgperf.track_planning",
+							 "Whether pgperf measures planning time.",
+							 NULL,
+							 &pgperf_track_planning, false,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("pgperf.save",
+							 "Whether pgperf keeps its statistics across a clean restart.",
+							 NULL,
+							 &pgperf_save, true,
+							 PGC_SIGHUP, 0, NULL, NULL, NULL);
+	MarkGUCPrefixReserved("pgperf");
+}
+
+void
+_PG_init(void)
+{
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+
+	/* planids and statement identity both rest on core query jumbling */
+	EnableQueryId();
+	define_gucs();
+
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = pgperf_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = pgperf_shmem_startup;
+	PgperfInstallHooks();
+}

@@ -1,0 +1,512 @@
+/*
+ * planid.c
+ *		The plan-shape fingerprint: a 64-bit planid from a walk of the
+ *		PlannedStmt, never from EXPLAIN text.
+ *
+ * What goes in: for every plan node, its type and parallel-awareness; the
+ * schema-qualified names of the relations and indexes it scans or modifies;
+ * join types, scan direction, aggregate and set-operation strategies, sort
+ * and grouping widths, the number of index conditions; the children, the
+ * init-plans and the sub-plans, in order.  What stays out: costs, row and
+ * width estimates, constants and parameter values, OIDs, worker counts.  So
+ * the same shape has the same planid in every backend, after a restart,
+ * after REINDEX CONCURRENTLY (a new OID, the same name), and on another
+ * server with the same schema; an index the planner starts using changes it.
+ *
+ * Node types are fed as pgperf's own codes, not NodeTag values, which are
+ * renumbered between PostgreSQL majors.  Temporary schemas are all named
+ * "pg_temp", so temp tables do not make planids differ between backends.
+ *
+ * Names are looked up once per backend and cached by OID; relcache and
+ * syscache invalidations drop cached names, so a rename is seen at once.
+ * The walk runs on every execution: it is a switch and a few hash updates per
+ * node, plus one local hash probe per relation or index.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_proc.h"
+#include "nodes/extensible.h"
+#include "nodes/plannodes.h"
+#include "nodes/primnodes.h"
+#include "parser/parsetree.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
+
+#include "core/fp.h"
+#include "planid.h"
+
+/* A cached name fingerprint; kind is 'r' (relation) or 'f' (function). */
+typedef struct NameKey
+{
+	Oid			oid;
+	char		kind;
+} NameKey;
+
+typedef struct NameEntry
+{
+	NameKey		key;
+	uint64		hash;
+} NameEntry;
+
+static HTAB *name_cache = NULL;
+static uint64 name_cache_generation = 0;
+static bool callbacks_registered = false;
+
+typedef struct PlanWalk
+{
+	fp_t		fp;
+	List	   *rtable;
+} PlanWalk;
+
+static void walk_plan(PlanWalk *w, Plan *plan);
+
+/* Drops the whole name cache. */
+static void
+name_cache_flush(Datum arg, int cacheid, uint32 hashvalue)
+{
+	if (name_cache != NULL)
+	{
+		hash_destroy(name_cache);
+		name_cache = NULL;
+	}
+	name_cache_generation++;
+}
+
+/* Drops a relation's cached name (all of them for InvalidOid). */
+static void
+name_cache_rel_inval(Datum arg, Oid relid)
+{
+	NameKey		key;
+
+	if (relid == InvalidOid)
+	{
+		name_cache_flush(arg, 0, 0);
+		return;
+	}
+	name_cache_generation++;
+	if (name_cache == NULL)
+		return;
+	memset(&key, 0, sizeof(key));
+	key.oid = relid;
+	key.kind = 'r';
+	hash_search(name_cache, &key, HASH_REMOVE, NULL);
+}
+
+/* Returns the fingerprint of a schema name, "pg_temp" for any temp schema. */
+static void
+add_namespace(fp_t *fp, Oid nspid)
+{
+	char	   *nspname;
+
+	if (isAnyTempNamespace(nspid))
+	{
+		fp_add_bytes(fp, "pg_temp", 7);
+		return;
+	}
+	nspname = get_namespace_name(nspid);
+	if (nspname != NULL)
+	{
+		fp_add_bytes(fp, nspname, strlen(nspname));
+		pfree(nspname);
+	}
+	else
+		fp_add_u64(fp, nspid);
+}
+
+/* Computes the fingerprint of a relation's or function's qualified name. */
+static uint64
+compute_name_hash(Oid oid, char kind)
+{
+	fp_t		fp;
+	HeapTuple	tp;
+
+	fp_init(&fp);
+	fp_add_u64(&fp, (uint64) kind);
+	tp = SearchSysCache1(kind == 'r' ? RELOID : PROCOID, ObjectIdGetDatum(oid));
+	if (!HeapTupleIsValid(tp))
+	{
+		/* vanished under us: fall back to the OID rather than fail */
+		fp_add_u64(&fp, oid);
+		return fp_finish(&fp);
+	}
+	if (kind == 'r')
+	{
+		Form_pg_class rel = (Form_pg_class) GETSTRUCT(tp);
+
+		add_namespace(&fp, rel->relnamespace);
+		fp_add_bytes(&fp, NameStr(rel->relname), strlen(NameStr(rel->relname)));
+	}
+	else
+	{
+		Form_pg_proc proc = (Form_pg_proc) GETSTRUCT(tp);
+
+		add_namespace(&fp, proc->pronamespace);
+		fp_add_bytes(&fp, NameStr(proc->proname), strlen(NameStr(proc->proname)));
+		fp_add_u64(&fp, proc->pronargs);
+	}
+	ReleaseSysCache(tp);
+	return fp_finish(&fp);
+}
+
+/* Returns the (cached) fingerprint of a relation's or function's name. */
+static uint64
+name_hash(Oid oid, char kind)
+{
+	NameKey		key;
+	NameEntry  *e;
+	uint64		h;
+	uint64		generation;
+
+	memset(&key, 0, sizeof(key));
+	key.oid = oid;
+	key.kind = kind;
+	if (name_cache != NULL)
+	{
+		e = hash_search(name_cache, &key, HASH_FIND, NULL);
+		if (e != NULL)
+			return e->hash;
+	}
+
+	if (!callbacks_registered)
+	{
+		CacheRegisterRelcacheCallback(name_cache_rel_inval, (Datum) 0);
+		CacheRegisterSyscacheCallback(NAMESPACEOID, name_cache_flush, (Datum) 0);
+		CacheRegisterSyscacheCallback(PROCOID, name_cache_flush, (Datum) 0);
+		callbacks_registered = true;
+	}
+
+	/* catalog lookups can run invalidation callbacks: no pointer held across */
+	generation = name_cache_generation;
+	h = compute_name_hash(oid, kind);
+	if (generation != name_cache_generation)
+		return h;				/* something changed meanwhile: do not cache */
+
+	if (name_cache == NULL)
+	{
+		HASHCTL		info;
+
+		memset(&info, 0, sizeof(info));
+		info.keysize = sizeof(NameKey);
+		info.entrysize = sizeof(NameEntry);
+		info.hcxt = TopMemoryContext;
+		name_cache = hash_create("pgperf names", 256, &info,
+								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	e = hash_search(name_cache, &key, HASH_ENTER, NULL);
+	e->hash = h;
+	return h;
+}
+
+/* Feeds the name of range-table entry 'rti' (a relation), if any. */
+static inline void
+add_rel(PlanWalk *w, Index rti)
+{
+	RangeTblEntry *rte;
+
+	if (rti == 0 || rti > (Index) list_length(w->rtable))
+	{
+		fp_add_u64(&w->fp, 0);
+		return;
+	}
+	rte = rt_fetch(rti, w->rtable);
+	if (rte->rtekind == RTE_RELATION && OidIsValid(rte->relid))
+		fp_add_u64(&w->fp, name_hash(rte->relid, 'r'));
+	else
+		fp_add_u64(&w->fp, (uint64) rte->rtekind + 1);
+}
+
+/* Feeds the name of an index. */
+static inline void
+add_index(PlanWalk *w, Oid indexid)
+{
+	fp_add_u64(&w->fp, name_hash(indexid, 'r'));
+}
+
+/* Walks every plan of a list, feeding its length first. */
+static void
+walk_list(PlanWalk *w, List *plans)
+{
+	ListCell   *lc;
+
+	fp_add_u64(&w->fp, list_length(plans));
+	foreach(lc, plans)
+		walk_plan(w, (Plan *) lfirst(lc));
+}
+
+/* Feeds one plan node, then its init-plans and children, recursively. */
+static void
+walk_plan(PlanWalk *w, Plan *plan)
+{
+	fp_t	   *fp = &w->fp;
+	ListCell   *lc;
+
+	if (plan == NULL)
+	{
+		fp_add_u64(fp, 0);
+		return;
+	}
+
+	switch (nodeTag(plan))
+	{
+		case T_Result:
+			fp_add_u64(fp, 1);
+			fp_add_u64(fp, ((Result *) plan)->resconstantqual != NULL);
+			break;
+		case T_ProjectSet:
+			fp_add_u64(fp, 2);
+			break;
+		case T_ModifyTable:
+			{
+				ModifyTable *mt = (ModifyTable *) plan;
+
+				fp_add_u64(fp, 3);
+				fp_add_u64(fp, mt->operation);
+				fp_add_u64(fp, mt->onConflictAction);
+				fp_add_u64(fp, list_length(mt->resultRelations));
+				foreach(lc, mt->resultRelations)
+					add_rel(w, lfirst_int(lc));
+				break;
+			}
+		case T_Append:
+			fp_add_u64(fp, 4);
+			walk_list(w, ((Append *) plan)->appendplans);
+			break;
+		case T_MergeAppend:
+			fp_add_u64(fp, 5);
+			fp_add_u64(fp, ((MergeAppend *) plan)->numCols);
+			walk_list(w, ((MergeAppend *) plan)->mergeplans);
+			break;
+		case T_RecursiveUnion:
+			fp_add_u64(fp, 6);
+			break;
+		case T_BitmapAnd:
+			fp_add_u64(fp, 7);
+			walk_list(w, ((BitmapAnd *) plan)->bitmapplans);
+			break;
+		case T_BitmapOr:
+			fp_add_u64(fp, 8);
+			walk_list(w, ((BitmapOr *) plan)->bitmapplans);
+			break;
+		case T_SeqScan:
+			fp_add_u64(fp, 9);
+			add_rel(w, ((Scan *) plan)->scanrelid);
+			break;
+		case T_SampleScan:
+			fp_add_u64(fp, 10);
+			add_rel(w, ((Scan *) plan)->scanrelid);
+			break;
+		case T_IndexScan:
+			{
+				IndexScan  *is = (IndexScan *) plan;
+
+				fp_add_u64(fp, 11);
+				add_rel(w, is->scan.scanrelid);
+				add_index(w, is->indexid);
+				fp_add_u64(fp, (uint64) (is->indexorderdir + 1));
+				fp_add_u64(fp, list_length(is->indexqual));
+				fp_add_u64(fp, list_length(is->indexorderby));
+				break;
+			}
+		case T_IndexOnlyScan:
+			{
+				IndexOnlyScan *is = (IndexOnlyScan *) plan;
+
+				fp_add_u64(fp, 12);
+				add_rel(w, is->scan.scanrelid);
+				add_index(w, is->indexid);
+				fp_add_u64(fp, (uint64) (is->indexorderdir + 1));
+				fp_add_u64(fp, list_length(is->indexqual));
+				fp_add_u64(fp, list_length(is->indexorderby));
+				break;
+			}
+		case T_BitmapIndexScan:
+			{
+				BitmapIndexScan *bis = (BitmapIndexScan *) plan;
+
+				fp_add_u64(fp, 13);
+				add_index(w, bis->indexid);
+				fp_add_u64(fp, list_length(bis->indexqual));
+				break;
+			}
+		case T_BitmapHeapScan:
+			fp_add_u64(fp, 14);
+			add_rel(w, ((Scan *) plan)->scanrelid);
+			break;
+		case T_TidScan:
+			fp_add_u64(fp, 15);
+			add_rel(w, ((Scan *) plan)->scanrelid);
+			break;
+		case T_TidRangeScan:
+			fp_add_u64(fp, 16);
+			add_rel(w, ((Scan *) plan)->scanrelid);
+			break;
+		case T_SubqueryScan:
+			fp_add_u64(fp, 17);
+			walk_plan(w, ((SubqueryScan *) plan)->subplan);
+			break;
+		case T_FunctionScan:
+			{
+				FunctionScan *fs = (FunctionScan *) plan;
+
+				fp_add_u64(fp, 18);
+				fp_add_u64(fp, list_length(fs->functions));
+				foreach(lc, fs->functions)
+				{
+					RangeTblFunction *rtf = lfirst_node(RangeTblFunction, lc);
+
+					if (rtf->funcexpr && IsA(rtf->funcexpr, FuncExpr))
+						fp_add_u64(fp, name_hash(((FuncExpr *) rtf->funcexpr)->funcid, 'f'));
+					else
+						fp_add_u64(fp, 0);
+				}
+				break;
+			}
+		case T_ValuesScan:
+			fp_add_u64(fp, 19);
+			break;
+		case T_TableFuncScan:
+			fp_add_u64(fp, 20);
+			break;
+		case T_CteScan:
+			fp_add_u64(fp, 21);
+			fp_add_u64(fp, ((CteScan *) plan)->ctePlanId);
+			break;
+		case T_NamedTuplestoreScan:
+			fp_add_u64(fp, 22);
+			break;
+		case T_WorkTableScan:
+			fp_add_u64(fp, 23);
+			break;
+		case T_ForeignScan:
+			fp_add_u64(fp, 24);
+			fp_add_u64(fp, ((ForeignScan *) plan)->operation);
+			if (((Scan *) plan)->scanrelid > 0)
+				add_rel(w, ((Scan *) plan)->scanrelid);
+			break;
+		case T_CustomScan:
+			{
+				CustomScan *cs = (CustomScan *) plan;
+
+				fp_add_u64(fp, 25);
+				if (cs->methods && cs->methods->CustomName)
+					fp_add_bytes(fp, cs->methods->CustomName,
+								 strlen(cs->methods->CustomName));
+				if (cs->scan.scanrelid > 0)
+					add_rel(w, cs->scan.scanrelid);
+				walk_list(w, cs->custom_plans);
+				break;
+			}
+		case T_NestLoop:
+			fp_add_u64(fp, 26);
+			fp_add_u64(fp, ((Join *) plan)->jointype);
+			break;
+		case T_MergeJoin:
+			fp_add_u64(fp, 27);
+			fp_add_u64(fp, ((Join *) plan)->jointype);
+			break;
+		case T_HashJoin:
+			fp_add_u64(fp, 28);
+			fp_add_u64(fp, ((Join *) plan)->jointype);
+			break;
+		case T_Material:
+			fp_add_u64(fp, 29);
+			break;
+		case T_Memoize:
+			fp_add_u64(fp, 30);
+			break;
+		case T_Sort:
+			fp_add_u64(fp, 31);
+			fp_add_u64(fp, ((Sort *) plan)->numCols);
+			break;
+		case T_IncrementalSort:
+			fp_add_u64(fp, 32);
+			fp_add_u64(fp, ((IncrementalSort *) plan)->sort.numCols);
+			fp_add_u64(fp, ((IncrementalSort *) plan)->nPresortedCols);
+			break;
+		case T_Group:
+			fp_add_u64(fp, 33);
+			fp_add_u64(fp, ((Group *) plan)->numCols);
+			break;
+		case T_Agg:
+			{
+				Agg		   *agg = (Agg *) plan;
+
+				fp_add_u64(fp, 34);
+				fp_add_u64(fp, agg->aggstrategy);
+				fp_add_u64(fp, agg->aggsplit);
+				fp_add_u64(fp, agg->numCols);
+				fp_add_u64(fp, list_length(agg->chain));
+				break;
+			}
+		case T_WindowAgg:
+			fp_add_u64(fp, 35);
+			break;
+		case T_Unique:
+			fp_add_u64(fp, 36);
+			fp_add_u64(fp, ((Unique *) plan)->numCols);
+			break;
+		case T_Gather:
+			fp_add_u64(fp, 37);
+			fp_add_u64(fp, ((Gather *) plan)->single_copy);
+			break;
+		case T_GatherMerge:
+			fp_add_u64(fp, 38);
+			break;
+		case T_Hash:
+			fp_add_u64(fp, 39);
+			break;
+		case T_SetOp:
+			fp_add_u64(fp, 40);
+			fp_add_u64(fp, ((SetOp *) plan)->cmd);
+			fp_add_u64(fp, ((SetOp *) plan)->strategy);
+			break;
+		case T_LockRows:
+			fp_add_u64(fp, 41);
+			break;
+		case T_Limit:
+			fp_add_u64(fp, 42);
+			fp_add_u64(fp, ((Limit *) plan)->limitOption);
+			break;
+		default:
+			/* a node type this walk does not know: still part of the shape */
+			fp_add_u64(fp, 1000 + (uint64) nodeTag(plan));
+			break;
+	}
+	fp_add_u64(fp, plan->parallel_aware);
+
+	/* init-plans hang off the node; their plans are in stmt->subplans */
+	fp_add_u64(fp, list_length(plan->initPlan));
+	foreach(lc, plan->initPlan)
+	{
+		SubPlan    *sp = (SubPlan *) lfirst(lc);
+
+		fp_add_u64(fp, sp->plan_id);
+		fp_add_u64(fp, sp->subLinkType);
+	}
+
+	walk_plan(w, plan->lefttree);
+	walk_plan(w, plan->righttree);
+}
+
+uint64
+PgperfPlanId(PlannedStmt *stmt)
+{
+	PlanWalk	w;
+	ListCell   *lc;
+
+	fp_init(&w.fp);
+	w.rtable = stmt->rtable;
+	fp_add_u64(&w.fp, stmt->commandType);
+	walk_plan(&w, stmt->planTree);
+	/* sub-plans, in plan_id order; some may have been removed as unused */
+	fp_add_u64(&w.fp, list_length(stmt->subplans));
+	foreach(lc, stmt->subplans)
+		walk_plan(&w, (Plan *) lfirst(lc));
+	return fp_finish(&w.fp);
+}

@@ -1,0 +1,781 @@
+/*
+ * store.c
+ *		pgperf's shared memory: statistics entries, plan and query records,
+ *		and the text area that holds their texts.
+ *
+ * Three hash tables, each bounded by pgperf.max:
+ *	- statistics entries, keyed by (window, user, database, toplevel, queryid,
+ *	  planid): the counters, the latency histogram.  Touched by every
+ *	  execution.
+ *	- plan records, keyed by (user, database, queryid, planid): EXPLAIN text
+ *	  and one sample.  Written once, when a shape is first seen.
+ *	- query records, keyed by (user, database, queryid): normalized text.
+ *	  Written when parse analysis first meets the statement.
+ * A statistics entry is "linked" once it holds one reference on its plan
+ * record and one on its query record.  A plan record goes away with its last
+ * reference; a query record stays as a cache until its table or the text area
+ * needs the room (the parser creates it before any entry refers to it).
+ *
+ * Locking:
+ *	- pgperf_shared->lock protects the three tables and the text area.  Shared
+ *	  mode to find entries, read texts, and bump an entry's counters; exclusive
+ *	  mode to create or remove anything, or to place or move a text.
+ *	- Each entry's spinlock protects its counters and usage: the hot path bumps
+ *	  them under the shared lock; readers copy them out under it.
+ *	- pgperf_shared->mutex protects the global counters (evictions, ...).
+ *	- current_window and query_generation are atomics, read without locks.
+ * The hot path (PgperfStoreExec) is one shared-lock hash lookup and a counter
+ * update under the entry's spinlock.  Anything costly (EXPLAIN text, samples,
+ * normalization) is prepared by the caller before the exclusive lock is taken.
+ *
+ * Text area: texts are appended at text_used.  Freed texts leave holes; when
+ * an append does not fit, the live texts are slid down over the holes
+ * (compaction).  If that is not enough, unreferenced query records are
+ * dropped, then the least-used entries are evicted, and as a last resort the
+ * text is not kept (counted in texts_dropped).  A user's statement never fails
+ * for want of room.
+ *
+ * Eviction: when the statistics table is full, the 5% least-used entries
+ * (at least 10) go; usage is the call count, decayed by 1% at each eviction
+ * pass, as in pg_stat_statements.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/shmem.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "compat.h"
+#include "store.h"
+
+#define USAGE_DECAY			0.99
+#define EVICT_PERCENT		5
+#define EVICT_MIN			10
+
+PgperfShared *pgperf_shared = NULL;
+HTAB	   *pgperf_stat_hash = NULL;
+HTAB	   *pgperf_plan_hash = NULL;
+HTAB	   *pgperf_query_hash = NULL;
+char	   *pgperf_text_area = NULL;
+
+static void evict_entries(void);
+static void remove_entry(PgperfStatEntry *entry);
+static void drop_unreferenced_queries(Oid userid, Oid dbid, uint64 queryid);
+static void text_free(PgperfTextRef *ref);
+static void text_compact(void);
+
+/* Returns the plan-record key of a statistics key. */
+static inline void
+plan_key_of(const PgperfStatKey *key, PgperfPlanKey *pk)
+{
+	memset(pk, 0, sizeof(*pk));
+	pk->queryid = key->queryid;
+	pk->planid = key->planid;
+	pk->userid = key->userid;
+	pk->dbid = key->dbid;
+}
+
+/* Returns the query-record key of a statistics key. */
+static inline void
+query_key_of(const PgperfStatKey *key, PgperfQueryKey *qk)
+{
+	memset(qk, 0, sizeof(*qk));
+	qk->queryid = key->queryid;
+	qk->userid = key->userid;
+	qk->dbid = key->dbid;
+}
+
+/* Returns the size of the text area in bytes. */
+static uint32
+text_area_bytes(void)
+{
+	return (uint32) Min((int64) pgperf_text_area_kb * 1024, (int64) PG_UINT32_MAX);
+}
+
+Size
+PgperfShmemSize(void)
+{
+	Size		size = MAXALIGN(sizeof(PgperfShared));
+
+	size = add_size(size, MAXALIGN(text_area_bytes()));
+	size = add_size(size, hash_estimate_size(pgperf_max, sizeof(PgperfStatEntry)));
+	size = add_size(size, hash_estimate_size(pgperf_max, sizeof(PgperfPlanEntry)));
+	size = add_size(size, hash_estimate_size(pgperf_max, sizeof(PgperfQueryEntry)));
+	return size;
+}
+
+/* Creates or attaches to the shared state; loads the dump on first creation. */
+void
+PgperfShmemInit(void)
+{
+	HASHCTL		info;
+	bool		found;
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+
+	pgperf_shared = ShmemInitStruct("pgperf", sizeof(PgperfShared), &found);
+	if (!found)
+	{
+		pgperf_shared->lock = &(GetNamedLWLockTranche("pgperf"))->lock;
+		SpinLockInit(&pgperf_shared->mutex);
+		pgperf_shared->evictions = 0;
+		pgperf_shared->texts_dropped = 0;
+		pgperf_shared->stats_since = GetCurrentTimestamp();
+		pg_atomic_init_u32(&pgperf_shared->current_window, 1);
+		pg_atomic_init_u64(&pgperf_shared->query_generation, 1);
+		pgperf_shared->text_size = text_area_bytes();
+		pgperf_shared->text_used = 0;
+		pgperf_shared->text_live = 0;
+		pgperf_shared->text_compactions = 0;
+	}
+	pgperf_text_area = ShmemInitStruct("pgperf texts", text_area_bytes(), &found);
+
+	memset(&info, 0, sizeof(info));
+	info.keysize = sizeof(PgperfStatKey);
+	info.entrysize = sizeof(PgperfStatEntry);
+	pgperf_stat_hash = ShmemInitHash("pgperf statistics", pgperf_max, pgperf_max,
+									 &info, HASH_ELEM | HASH_BLOBS);
+	info.keysize = sizeof(PgperfPlanKey);
+	info.entrysize = sizeof(PgperfPlanEntry);
+	pgperf_plan_hash = ShmemInitHash("pgperf plans", pgperf_max, pgperf_max,
+									 &info, HASH_ELEM | HASH_BLOBS);
+	info.keysize = sizeof(PgperfQueryKey);
+	info.entrysize = sizeof(PgperfQueryEntry);
+	pgperf_query_hash = ShmemInitHash("pgperf queries", pgperf_max, pgperf_max,
+									  &info, HASH_ELEM | HASH_BLOBS);
+
+	LWLockRelease(AddinShmemInitLock);
+
+	/* Only the postmaster dumps at shutdown, and loads at start-up. */
+	if (!IsUnderPostmaster)
+	{
+		on_shmem_exit(PgperfWriteDump, (Datum) 0);
+		PgperfLoadDump();
+	}
+}
+
+/* Raises an error unless pgperf's shared memory exists. */
+void
+PgperfRequireShmem(void)
+{
+	if (pgperf_shared == NULL || pgperf_stat_hash == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pgperf must be loaded via shared_preload_libraries"),
+				 errhint("Add pgperf to shared_preload_libraries in postgresql.conf and restart the server.")));
+}
+
+/* Adds one execution to an entry's counters; entry spinlock held. */
+static inline void
+entry_add(PgperfStatEntry *e, const PgperfExecDelta *d, int bin)
+{
+	PgperfCounters *c = &e->c;
+	const BufferUsage *bu = &d->bufusage;
+	const WalUsage *wu = &d->walusage;
+
+	stats_add(&c->exec, d->exec_ms);
+	c->hist.bins[bin]++;
+	c->rows += d->rows;
+	c->shared_blks_hit += bu->shared_blks_hit;
+	c->shared_blks_read += bu->shared_blks_read;
+	c->shared_blks_dirtied += bu->shared_blks_dirtied;
+	c->shared_blks_written += bu->shared_blks_written;
+	c->local_blks_hit += bu->local_blks_hit;
+	c->local_blks_read += bu->local_blks_read;
+	c->local_blks_dirtied += bu->local_blks_dirtied;
+	c->local_blks_written += bu->local_blks_written;
+	c->temp_blks_read += bu->temp_blks_read;
+	c->temp_blks_written += bu->temp_blks_written;
+	c->blk_read_ms += PGPERF_BLK_READ_MS(bu);
+	c->blk_write_ms += PGPERF_BLK_WRITE_MS(bu);
+	c->temp_blk_read_ms += PGPERF_TEMP_READ_MS(bu);
+	c->temp_blk_write_ms += PGPERF_TEMP_WRITE_MS(bu);
+	c->wal_records += wu->wal_records;
+	c->wal_fpi += wu->wal_fpi;
+	c->wal_bytes += wu->wal_bytes;
+	c->last_seen = d->when;
+	e->usage += 1.0;
+}
+
+/*
+ * Adds an execution to its entry if that entry exists and is linked; returns
+ * false, having changed nothing, when the caller must take the slow path.
+ */
+bool
+PgperfStoreExec(const PgperfStatKey *key, const PgperfExecDelta *d)
+{
+	PgperfStatEntry *e;
+	int			bin = hist_bin(d->exec_ms * 1000.0);
+	bool		done = false;
+
+	LWLockAcquire(pgperf_shared->lock, LW_SHARED);
+	e = hash_search(pgperf_stat_hash, key, HASH_FIND, NULL);
+	if (e != NULL && e->linked)
+	{
+		SpinLockAcquire(&e->mutex);
+		entry_add(e, d, bin);
+		SpinLockRelease(&e->mutex);
+		done = true;
+	}
+	LWLockRelease(pgperf_shared->lock);
+	return done;
+}
+
+/* Reports which records the slow path must prepare texts for. */
+PgperfNeeds
+PgperfStoreNeeds(const PgperfStatKey *key)
+{
+	PgperfNeeds needs;
+	PgperfPlanKey pk;
+	PgperfQueryKey qk;
+
+	plan_key_of(key, &pk);
+	query_key_of(key, &qk);
+	LWLockAcquire(pgperf_shared->lock, LW_SHARED);
+	needs.plan = hash_search(pgperf_plan_hash, &pk, HASH_FIND, NULL) == NULL;
+	needs.query = hash_search(pgperf_query_hash, &qk, HASH_FIND, NULL) == NULL;
+	LWLockRelease(pgperf_shared->lock);
+	return needs;
+}
+
+/* Creates a query record holding 'text'; exclusive lock held. */
+static PgperfQueryEntry *
+query_record_create(const PgperfQueryKey *qk, const char *text, int len)
+{
+	PgperfQueryEntry *qr;
+	PgperfTextRef ref;
+
+	if (hash_get_num_entries(pgperf_query_hash) >= pgperf_max)
+		drop_unreferenced_queries(InvalidOid, InvalidOid, 0);
+	if (hash_get_num_entries(pgperf_query_hash) >= pgperf_max)
+		return NULL;
+	/* place the text first: placing it may drop unreferenced records */
+	PgperfTextStore(text, (uint32) len, &ref);
+	qr = hash_search(pgperf_query_hash, qk, HASH_ENTER_NULL, NULL);
+	if (qr == NULL)
+	{
+		text_free(&ref);
+		return NULL;
+	}
+	qr->refcount = 0;
+	qr->encoding = GetDatabaseEncoding();
+	qr->text = ref;
+	return qr;
+}
+
+/* Creates a plan record holding 'texts'; exclusive lock held. */
+static PgperfPlanEntry *
+plan_record_create(const PgperfPlanKey *pk, const PgperfPlanTexts *t,
+				   TimestampTz when)
+{
+	PgperfPlanEntry *pr;
+	PgperfTextRef ref;
+	uint32		len = t->plan_len + t->sample_len + t->params_len;
+
+	PgperfTextStore(t->blob, len, &ref);
+	pr = hash_search(pgperf_plan_hash, pk, HASH_ENTER_NULL, NULL);
+	if (pr == NULL)
+	{
+		text_free(&ref);
+		return NULL;
+	}
+	pr->refcount = 0;
+	pr->encoding = GetDatabaseEncoding();
+	pr->first_seen = when;
+	pr->est_cost = t->est_cost;
+	pr->cmdtype = t->cmdtype;
+	pr->blob = ref;
+	if (ref.len == len)
+	{
+		pr->plan_len = t->plan_len;
+		pr->sample_len = t->sample_len;
+		pr->params_len = t->params_len;
+		pr->nparams = t->nparams;
+		pr->sample_truncated = t->sample_truncated;
+	}
+	else
+	{
+		/* the texts did not fit: keep the record, without texts */
+		pr->plan_len = pr->sample_len = pr->params_len = 0;
+		pr->nparams = 0;
+		pr->sample_truncated = true;
+	}
+	return pr;
+}
+
+/* Returns a new, empty statistics entry, or NULL if the table is full. */
+static PgperfStatEntry *
+entry_create(const PgperfStatKey *key, TimestampTz when)
+{
+	PgperfStatEntry *e;
+	bool		found;
+
+	e = hash_search(pgperf_stat_hash, key, HASH_ENTER_NULL, &found);
+	if (e == NULL || found)
+		return e;
+	SpinLockInit(&e->mutex);
+	e->linked = false;
+	e->usage = 1.0;
+	memset(&e->c, 0, sizeof(e->c));
+	e->c.first_seen = when;
+	e->c.last_seen = when;
+	return e;
+}
+
+/* Takes a reference on the plan and query records of 'e'; exclusive lock held. */
+void
+PgperfLinkEntry(PgperfStatEntry *e)
+{
+	PgperfPlanKey pk;
+	PgperfQueryKey qk;
+	PgperfPlanEntry *pr;
+	PgperfQueryEntry *qr;
+
+	if (e->linked)
+		return;
+	plan_key_of(&e->key, &pk);
+	query_key_of(&e->key, &qk);
+	pr = hash_search(pgperf_plan_hash, &pk, HASH_FIND, NULL);
+	qr = hash_search(pgperf_query_hash, &qk, HASH_FIND, NULL);
+	if (pr == NULL || qr == NULL)
+		return;
+	pr->refcount++;
+	qr->refcount++;
+	e->linked = true;
+}
+
+/*
+ * The slow path: creates whatever records and entry are missing, links them,
+ * and adds the execution 'd'.  'plan' and 'query' are the texts
+ * the caller prepared for records PgperfStoreNeeds reported missing; a record
+ * that is missing and has no text is left for a later execution to create.
+ */
+void
+PgperfStoreCreate(const PgperfStatKey *key, const PgperfExecDelta *d,
+				  const PgperfPlanTexts *plan, const char *query, int query_len)
+{
+	PgperfStatEntry *e;
+	PgperfPlanEntry *pr;
+	PgperfPlanKey pk;
+	PgperfQueryKey qk;
+	TimestampTz when = d->when;
+	int			bin = hist_bin(d->exec_ms * 1000.0);
+
+	plan_key_of(key, &pk);
+	query_key_of(key, &qk);
+
+	LWLockAcquire(pgperf_shared->lock, LW_EXCLUSIVE);
+
+	e = hash_search(pgperf_stat_hash, key, HASH_FIND, NULL);
+	if (e == NULL && hash_get_num_entries(pgperf_stat_hash) >= pgperf_max)
+		evict_entries();
+
+	/*
+	 * Records first.  Placing a text can evict entries and drop records, so a
+	 * new plan record is pinned while the query text is placed, and no
+	 * pointer is kept across a placement.
+	 */
+	pr = hash_search(pgperf_plan_hash, &pk, HASH_FIND, NULL);
+	if (pr == NULL && plan != NULL)
+		pr = plan_record_create(&pk, plan, when);
+	if (pr != NULL)
+		pr->refcount++;
+	if (query != NULL && hash_search(pgperf_query_hash, &qk, HASH_FIND, NULL) == NULL)
+		query_record_create(&qk, query, query_len);
+	if (pr != NULL)
+		pr->refcount--;
+
+	e = entry_create(key, when);
+	if (e != NULL)
+	{
+		PgperfLinkEntry(e);
+		SpinLockAcquire(&e->mutex);
+		entry_add(e, d, bin);
+		SpinLockRelease(&e->mutex);
+	}
+	/* a plan record nobody links to is not kept */
+	if (pr != NULL && pr->refcount <= 0)
+	{
+		text_free(&pr->blob);
+		hash_search(pgperf_plan_hash, &pk, HASH_REMOVE, NULL);
+	}
+
+	LWLockRelease(pgperf_shared->lock);
+}
+
+/* Adds one planning of 'plan_ms' to its entry, creating an unlinked one if needed. */
+void
+PgperfStorePlanning(const PgperfStatKey *key, double plan_ms)
+{
+	PgperfStatEntry *e;
+
+	LWLockAcquire(pgperf_shared->lock, LW_SHARED);
+	e = hash_search(pgperf_stat_hash, key, HASH_FIND, NULL);
+	if (e == NULL)
+	{
+		LWLockRelease(pgperf_shared->lock);
+		LWLockAcquire(pgperf_shared->lock, LW_EXCLUSIVE);
+		e = hash_search(pgperf_stat_hash, key, HASH_FIND, NULL);
+		if (e == NULL && hash_get_num_entries(pgperf_stat_hash) >= pgperf_max)
+			evict_entries();
+		if (e == NULL)
+			e = entry_create(key, GetCurrentTimestamp());
+	}
+	if (e != NULL)
+	{
+		SpinLockAcquire(&e->mutex);
+		stats_add(&e->c.plan, plan_ms);
+		SpinLockRelease(&e->mutex);
+	}
+	LWLockRelease(pgperf_shared->lock);
+}
+
+/* Reports whether a query record exists. */
+bool
+PgperfQueryKnown(const PgperfQueryKey *key)
+{
+	bool		found;
+
+	LWLockAcquire(pgperf_shared->lock, LW_SHARED);
+	found = hash_search(pgperf_query_hash, key, HASH_FIND, NULL) != NULL;
+	LWLockRelease(pgperf_shared->lock);
+	return found;
+}
+
+/* Creates the query record for 'key' with 'text' unless it exists. */
+void
+PgperfStoreQueryText(const PgperfQueryKey *key, const char *text, int len)
+{
+	LWLockAcquire(pgperf_shared->lock, LW_EXCLUSIVE);
+	if (hash_search(pgperf_query_hash, key, HASH_FIND, NULL) == NULL)
+		query_record_create(key, text, len);
+	LWLockRelease(pgperf_shared->lock);
+}
+
+/* Copies an entry's counters out under its spinlock. */
+void
+PgperfCopyEntry(PgperfStatEntry *entry, PgperfCounters *out)
+{
+	SpinLockAcquire(&entry->mutex);
+	*out = entry->c;
+	SpinLockRelease(&entry->mutex);
+}
+
+/*
+ * Returns a palloc'd, NUL-terminated copy of 'len' bytes at 'off' within the
+ * text 'ref', converted to the database encoding; NULL if there is no text.
+ * Shared lock held.
+ */
+char *
+PgperfFetchText(PgperfTextRef ref, uint32 off, uint32 len, int encoding)
+{
+	char	   *buf;
+	char	   *conv;
+
+	if (ref.len == 0 || (uint64) off + len > ref.len)
+		return NULL;
+	buf = palloc(len + 1);
+	memcpy(buf, pgperf_text_area + ref.off + off, len);
+	buf[len] = '\0';
+	conv = pg_any_to_server(buf, (int) len, encoding);
+	if (conv != buf)
+		pfree(buf);
+	return conv;
+}
+
+PgperfInfo
+PgperfGetInfo(void)
+{
+	PgperfInfo	info;
+
+	LWLockAcquire(pgperf_shared->lock, LW_SHARED);
+	info.entries = hash_get_num_entries(pgperf_stat_hash);
+	info.plans = hash_get_num_entries(pgperf_plan_hash);
+	info.queries = hash_get_num_entries(pgperf_query_hash);
+	info.text_size = pgperf_shared->text_size;
+	info.text_used = pgperf_shared->text_used;
+	info.text_live = pgperf_shared->text_live;
+	info.text_compactions = pgperf_shared->text_compactions;
+	LWLockRelease(pgperf_shared->lock);
+
+	SpinLockAcquire(&pgperf_shared->mutex);
+	info.evictions = pgperf_shared->evictions;
+	info.texts_dropped = pgperf_shared->texts_dropped;
+	info.stats_since = pgperf_shared->stats_since;
+	SpinLockRelease(&pgperf_shared->mutex);
+	info.current_window = pg_atomic_read_u32(&pgperf_shared->current_window);
+	return info;
+}
+
+/*
+ * Removes the entries matching the filters (0 matches anything) and the texts
+ * only they used; with no filter, empties everything and sets stats_since to
+ * 'now'.  Returns the number of entries removed.
+ */
+int64
+PgperfReset(Oid userid, Oid dbid, uint64 queryid, TimestampTz now)
+{
+	HASH_SEQ_STATUS hs;
+	PgperfStatEntry *e;
+	int64		removed = 0;
+	bool		all = (userid == InvalidOid && dbid == InvalidOid && queryid == 0);
+
+	LWLockAcquire(pgperf_shared->lock, LW_EXCLUSIVE);
+	hash_seq_init(&hs, pgperf_stat_hash);
+	while ((e = hash_seq_search(&hs)) != NULL)
+	{
+		if ((userid == InvalidOid || e->key.userid == userid) &&
+			(dbid == InvalidOid || e->key.dbid == dbid) &&
+			(queryid == 0 || e->key.queryid == queryid))
+		{
+			remove_entry(e);
+			removed++;
+		}
+	}
+	drop_unreferenced_queries(userid, dbid, queryid);
+	text_compact();
+	if (all)
+	{
+		SpinLockAcquire(&pgperf_shared->mutex);
+		pgperf_shared->evictions = 0;
+		pgperf_shared->texts_dropped = 0;
+		pgperf_shared->stats_since = now;
+		SpinLockRelease(&pgperf_shared->mutex);
+	}
+	LWLockRelease(pgperf_shared->lock);
+	return removed;
+}
+
+/* Removes an entry and releases its references; exclusive lock held. */
+static void
+remove_entry(PgperfStatEntry *e)
+{
+	if (e->linked)
+	{
+		PgperfPlanKey pk;
+		PgperfQueryKey qk;
+		PgperfPlanEntry *pr;
+		PgperfQueryEntry *qr;
+
+		plan_key_of(&e->key, &pk);
+		query_key_of(&e->key, &qk);
+		pr = hash_search(pgperf_plan_hash, &pk, HASH_FIND, NULL);
+		if (pr != NULL && --pr->refcount <= 0)
+		{
+			text_free(&pr->blob);
+			hash_search(pgperf_plan_hash, &pk, HASH_REMOVE, NULL);
+		}
+		qr = hash_search(pgperf_query_hash, &qk, HASH_FIND, NULL);
+		if (qr != NULL)
+			qr->refcount--;
+	}
+	hash_search(pgperf_stat_hash, &e->key, HASH_REMOVE, NULL);
+}
+
+/* Orders entries by usage, least used first. */
+static int
+usage_cmp(const void *a, const void *b)
+{
+	double		ua = (*(PgperfStatEntry *const *) a)->usage;
+	double		ub = (*(PgperfStatEntry *const *) b)->usage;
+
+	return (ua > ub) - (ua < ub);
+}
+
+/* Evicts the least-used entries to make room; exclusive lock held. */
+static void
+evict_entries(void)
+{
+	HASH_SEQ_STATUS hs;
+	PgperfStatEntry **victims;
+	PgperfStatEntry *e;
+	long		n = hash_get_num_entries(pgperf_stat_hash);
+	long		i = 0;
+	long		nvictims;
+
+	if (n == 0)
+		return;
+	nvictims = Max(EVICT_MIN, n * EVICT_PERCENT / 100);
+	nvictims = Min(nvictims, n);
+
+	victims = palloc_extended(n * sizeof(PgperfStatEntry *), MCXT_ALLOC_NO_OOM);
+	hash_seq_init(&hs, pgperf_stat_hash);
+	while ((e = hash_seq_search(&hs)) != NULL)
+	{
+		/* no reader holds the lock, so usage can be changed without the spinlock */
+		e->usage *= USAGE_DECAY;
+		if (victims != NULL)
+			victims[i++] = e;
+	}
+
+	if (victims != NULL)
+	{
+		qsort(victims, i, sizeof(PgperfStatEntry *), usage_cmp);
+		for (long k = 0; k < nvictims; k++)
+			remove_entry(victims[k]);
+		pfree(victims);
+	}
+	else
+	{
+		/* out of memory for sorting: evict in table order rather than fail */
+		long		k = 0;
+
+		hash_seq_init(&hs, pgperf_stat_hash);
+		while (k < nvictims && (e = hash_seq_search(&hs)) != NULL)
+		{
+			remove_entry(e);
+			k++;
+		}
+		if (k >= nvictims)
+			hash_seq_term(&hs);
+	}
+
+	SpinLockAcquire(&pgperf_shared->mutex);
+	pgperf_shared->evictions += nvictims;
+	SpinLockRelease(&pgperf_shared->mutex);
+}
+
+/*
+ * Drops query records that no entry refers to and that match the filters
+ * (0 matches anything); exclusive lock held.
+ */
+static void
+drop_unreferenced_queries(Oid userid, Oid dbid, uint64 queryid)
+{
+	HASH_SEQ_STATUS hs;
+	PgperfQueryEntry *qr;
+	bool		dropped = false;
+
+	hash_seq_init(&hs, pgperf_query_hash);
+	while ((qr = hash_seq_search(&hs)) != NULL)
+	{
+		if (qr->refcount > 0)
+			continue;
+		if ((userid != InvalidOid && qr->key.userid != userid) ||
+			(dbid != InvalidOid && qr->key.dbid != dbid) ||
+			(queryid != 0 && qr->key.queryid != queryid))
+			continue;
+		text_free(&qr->text);
+		hash_search(pgperf_query_hash, &qr->key, HASH_REMOVE, NULL);
+		dropped = true;
+	}
+	/* backends that cached "this query has a record" must look again */
+	if (dropped)
+		pg_atomic_fetch_add_u64(&pgperf_shared->query_generation, 1);
+}
+
+/*
+ * Places 'len' bytes in the text area and sets 'ref' to them; exclusive lock
+ * held.  Makes room by compaction, then by dropping unreferenced query
+ * records, then by evicting entries.  Returns false, with an empty 'ref', if
+ * the text could not be kept.
+ */
+bool
+PgperfTextStore(const char *data, uint32 len, PgperfTextRef *ref)
+{
+	PgperfShared *s = pgperf_shared;
+
+	ref->off = 0;
+	ref->len = 0;
+	if (len == 0 || data == NULL)
+		return true;
+
+	for (int attempt = 0; (uint64) s->text_used + len > s->text_size; attempt++)
+	{
+		if (attempt == 0)
+			text_compact();
+		else if (attempt == 1)
+		{
+			drop_unreferenced_queries(InvalidOid, InvalidOid, 0);
+			text_compact();
+		}
+		else if (attempt == 2 && len <= s->text_size / 2)
+		{
+			evict_entries();
+			text_compact();
+		}
+		else
+		{
+			SpinLockAcquire(&s->mutex);
+			s->texts_dropped++;
+			SpinLockRelease(&s->mutex);
+			return false;
+		}
+	}
+
+	memcpy(pgperf_text_area + s->text_used, data, len);
+	ref->off = s->text_used;
+	ref->len = len;
+	s->text_used += len;
+	s->text_live += len;
+	return true;
+}
+
+/* Releases a text; its bytes are reclaimed by the next compaction. */
+static void
+text_free(PgperfTextRef *ref)
+{
+	pgperf_shared->text_live -= ref->len;
+	ref->off = 0;
+	ref->len = 0;
+}
+
+/* Orders text references by their place in the area. */
+static int
+ref_cmp(const void *a, const void *b)
+{
+	uint32		oa = (*(PgperfTextRef *const *) a)->off;
+	uint32		ob = (*(PgperfTextRef *const *) b)->off;
+
+	return (oa > ob) - (oa < ob);
+}
+
+/* Slides every live text down over the holes; exclusive lock held. */
+static void
+text_compact(void)
+{
+	HASH_SEQ_STATUS hs;
+	PgperfPlanEntry *pr;
+	PgperfQueryEntry *qr;
+	PgperfTextRef **refs;
+	long		n = hash_get_num_entries(pgperf_plan_hash) +
+		hash_get_num_entries(pgperf_query_hash);
+	long		nrefs = 0;
+	uint32		next = 0;
+
+	if (pgperf_shared->text_live == pgperf_shared->text_used)
+		return;					/* no holes */
+
+	refs = palloc_extended(Max(n, 1) * sizeof(PgperfTextRef *), MCXT_ALLOC_NO_OOM);
+	if (refs == NULL)
+		return;
+	hash_seq_init(&hs, pgperf_plan_hash);
+	while ((pr = hash_seq_search(&hs)) != NULL)
+		if (pr->blob.len > 0)
+			refs[nrefs++] = &pr->blob;
+	hash_seq_init(&hs, pgperf_query_hash);
+	while ((qr = hash_seq_search(&hs)) != NULL)
+		if (qr->text.len > 0)
+			refs[nrefs++] = &qr->text;
+
+	qsort(refs, nrefs, sizeof(PgperfTextRef *), ref_cmp);
+	for (long i = 0; i < nrefs; i++)
+	{
+		if (refs[i]->off != next)
+			memmove(pgperf_text_area + next, pgperf_text_area + refs[i]->off,
+					refs[i]->len);
+		refs[i]->off = next;
+		next += refs[i]->len;
+	}
+	pfree(refs);
+
+	pgperf_shared->text_used = next;
+	pgperf_shared->text_live = next;
+	pgperf_shared->text_compactions++;
+}

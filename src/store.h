@@ -1,0 +1,231 @@
+/*
+ * store.h
+ *		pgperf's shared memory: statistics entries, plan and query records,
+ *		the text area, and the functions that read and write them.
+ *
+ * See store.c for the locking rules.
+ */
+#ifndef PGPERF_STORE_H
+#define PGPERF_STORE_H
+
+#include "postgres.h"
+
+#include "datatype/timestamp.h"
+#include "executor/instrument.h"
+#include "port/atomics.h"
+#include "storage/lwlock.h"
+#include "storage/spin.h"
+#include "utils/hsearch.h"
+
+#include "core/hist.h"
+#include "core/stats.h"
+
+/* Identifies one statistics entry.  Memset to zero before filling: hashed as bytes. */
+typedef struct PgperfStatKey
+{
+	uint64		queryid;		/* core query jumbling, as pg_stat_statements */
+	uint64		planid;			/* plan-shape fingerprint (planid.c) */
+	Oid			userid;
+	Oid			dbid;
+	uint32		window_id;
+	bool		toplevel;
+} PgperfStatKey;
+
+/* Everything measured for one entry.  Fixed-size, pointer-free. */
+typedef struct PgperfCounters
+{
+	stats_t		exec;			/* execution ms; exec.n is the call count */
+	stats_t		plan;			/* planning ms; plan.n is the planning count */
+	int64		rows;
+	int64		shared_blks_hit;
+	int64		shared_blks_read;
+	int64		shared_blks_dirtied;
+	int64		shared_blks_written;
+	int64		local_blks_hit;
+	int64		local_blks_read;
+	int64		local_blks_dirtied;
+	int64		local_blks_written;
+	int64		temp_blks_read;
+	int64		temp_blks_written;
+	double		blk_read_ms;
+	double		blk_write_ms;
+	double		temp_blk_read_ms;
+	double		temp_blk_write_ms;
+	int64		wal_records;
+	int64		wal_fpi;
+	uint64		wal_bytes;
+	TimestampTz first_seen;
+	TimestampTz last_seen;
+	hist_t		hist;			/* execution time, microseconds */
+} PgperfCounters;
+
+typedef struct PgperfStatEntry
+{
+	PgperfStatKey key;			/* hash key, must be first */
+	slock_t		mutex;			/* protects usage and c */
+	bool		linked;			/* holds a reference on its plan and query
+								 * records; changes only under exclusive lock */
+	double		usage;			/* eviction priority: calls, decayed */
+	PgperfCounters c;
+} PgperfStatEntry;
+
+/* Where a text lives in the text area; len 0 means "none". */
+typedef struct PgperfTextRef
+{
+	uint32		off;
+	uint32		len;
+} PgperfTextRef;
+
+/* Identifies a plan record: one per user, database, statement and plan shape. */
+typedef struct PgperfPlanKey
+{
+	uint64		queryid;
+	uint64		planid;
+	Oid			userid;
+	Oid			dbid;
+} PgperfPlanKey;
+
+/*
+ * One plan shape of one statement: its EXPLAIN text and the sample of the
+ * execution that first ran it.  The three texts are stored as one blob (plan,
+ * then sample, then parameters) so that they are placed and moved together.
+ */
+typedef struct PgperfPlanEntry
+{
+	PgperfPlanKey key;			/* hash key, must be first */
+	int32		refcount;		/* linked statistics entries */
+	int32		encoding;		/* of the texts */
+	TimestampTz first_seen;
+	double		est_cost;		/* planner's total cost when first seen */
+	int16		cmdtype;		/* CmdType of the statement */
+	int16		nparams;		/* parameters in the sample */
+	bool		sample_truncated;	/* sample text or values cut short */
+	PgperfTextRef blob;
+	uint32		plan_len;
+	uint32		sample_len;
+	uint32		params_len;
+} PgperfPlanEntry;
+
+/* Identifies a query record: one normalized text per user, database, statement. */
+typedef struct PgperfQueryKey
+{
+	uint64		queryid;
+	Oid			userid;
+	Oid			dbid;
+} PgperfQueryKey;
+
+typedef struct PgperfQueryEntry
+{
+	PgperfQueryKey key;			/* hash key, must be first */
+	int32		refcount;		/* linked statistics entries */
+	int32		encoding;
+	PgperfTextRef text;
+} PgperfQueryEntry;
+
+/* Global state, at the start of pgperf's shared memory. */
+typedef struct PgperfShared
+{
+	LWLock	   *lock;			/* protects the hash tables and text area */
+	slock_t		mutex;			/* protects the counters just below */
+	int64		evictions;		/* statistics entries evicted */
+	int64		texts_dropped;	/* texts not kept for want of space */
+	TimestampTz stats_since;	/* last full reset */
+	pg_atomic_uint32 current_window;
+	pg_atomic_uint64 query_generation;	/* bumped when a query record goes */
+	/* text area bookkeeping, under the exclusive lock */
+	uint32		text_size;		/* bytes in the area */
+	uint32		text_used;		/* bytes handed out, live or not */
+	uint32		text_live;		/* bytes referenced by records */
+	int64		text_compactions;
+} PgperfShared;
+
+/* What one execution adds to its entry. */
+typedef struct PgperfExecDelta
+{
+	double		exec_ms;
+	int64		rows;
+	BufferUsage bufusage;
+	WalUsage	walusage;
+	TimestampTz when;
+} PgperfExecDelta;
+
+/* Texts prepared, outside any lock, for a new plan record. */
+typedef struct PgperfPlanTexts
+{
+	char	   *blob;			/* plan text, sample text, parameter values */
+	uint32		plan_len;
+	uint32		sample_len;
+	uint32		params_len;
+	int16		nparams;
+	int16		cmdtype;
+	bool		sample_truncated;
+	double		est_cost;
+} PgperfPlanTexts;
+
+/* What the slow path must prepare before creating an entry. */
+typedef struct PgperfNeeds
+{
+	bool		plan;			/* no plan record yet */
+	bool		query;			/* no query record yet */
+} PgperfNeeds;
+
+/* Summary figures for pgperf.info. */
+typedef struct PgperfInfo
+{
+	int64		entries;
+	int64		plans;
+	int64		queries;
+	int64		evictions;
+	int64		texts_dropped;
+	int64		text_compactions;
+	uint32		current_window;
+	uint32		text_size;
+	uint32		text_used;
+	uint32		text_live;
+	TimestampTz stats_since;
+} PgperfInfo;
+
+/* GUC values the store needs (owned by pgperf.c) */
+extern int	pgperf_max;
+extern int	pgperf_text_area_kb;
+extern bool pgperf_save;
+
+extern PgperfShared *pgperf_shared;
+extern HTAB *pgperf_stat_hash;
+extern HTAB *pgperf_plan_hash;
+extern HTAB *pgperf_query_hash;
+extern char *pgperf_text_area;
+
+/* Shared memory set-up (store.c). */
+extern Size PgperfShmemSize(void);
+extern void PgperfShmemInit(void);
+extern void PgperfRequireShmem(void);
+
+/* The hot path and its slow branch (store.c). */
+extern bool PgperfStoreExec(const PgperfStatKey *key, const PgperfExecDelta *d);
+extern PgperfNeeds PgperfStoreNeeds(const PgperfStatKey *key);
+extern void PgperfStoreCreate(const PgperfStatKey *key, const PgperfExecDelta *d,
+							  const PgperfPlanTexts *plan, const char *query,
+							  int query_len);
+extern void PgperfStorePlanning(const PgperfStatKey *key, double plan_ms);
+extern bool PgperfQueryKnown(const PgperfQueryKey *key);
+extern void PgperfStoreQueryText(const PgperfQueryKey *key, const char *text,
+								 int len);
+
+/* Readers and reset (store.c). */
+extern void PgperfCopyEntry(PgperfStatEntry *entry, PgperfCounters *out);
+extern char *PgperfFetchText(PgperfTextRef ref, uint32 off, uint32 len,
+							 int encoding);
+extern PgperfInfo PgperfGetInfo(void);
+extern int64 PgperfReset(Oid userid, Oid dbid, uint64 queryid,
+						 TimestampTz now);
+
+/* Text area, for persist.c; exclusive lock held (store.c). */
+extern bool PgperfTextStore(const char *data, uint32 len, PgperfTextRef *ref);
+extern void PgperfLinkEntry(PgperfStatEntry *entry);
+
+/* Dump and load across a clean restart (persist.c). */
+extern void PgperfLoadDump(void);
+extern void PgperfWriteDump(int code, Datum arg);
+
+#endif							/* PGPERF_STORE_H */
