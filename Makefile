@@ -15,6 +15,20 @@ PG_CPPFLAGS = -I$(srcdir)/src
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter
 SHLIB_LINK = -lm
 
+# pg_regress: sql/*.sql against expected/*.out, on a throwaway instance that
+# preloads pgperf (PGXS has no "make check"; installcheck starts its own server).
+REGRESS =
+REGRESS_OPTS = --temp-config=$(srcdir)/test/pgperf.conf --temp-instance=./tmp_check
+
+# TAP tests (restarts, dump files, several clusters), run by installcheck too.
+TAP_TESTS = 1
+PROVE_TESTS = test/t/*.pl
+
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# cmocka tests of src/core, built without the server's include path.
+.PHONY: unittest
+unittest:
+	$(MAKE) -C test/unit check
