@@ -19,6 +19,7 @@
 #include "commands/explain.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
@@ -53,13 +54,24 @@ PgperfStatementText(QueryDesc *qd, int *len)
 /*
  * Appends the parameter values of 'params' to 'buf', at most 'max' bytes in
  * all: per parameter its type OID, its length (-1 for NULL) and its text.
- * Returns the number of parameters kept; sets *truncated if any was dropped.
+ * Values are written as pg_dump writes them (ISO dates, full float precision)
+ * so that they read back the same whatever the settings of the session that
+ * replays them.  Returns the number of parameters kept; sets *truncated if
+ * any was dropped.
  */
 static int
 append_params(StringInfo buf, ParamListInfo params, int max, bool *truncated)
 {
 	int			kept = 0;
 	int			start = buf->len;
+	int			save_nestlevel = NewGUCNestLevel();
+
+	(void) set_config_option("datestyle", "ISO", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("intervalstyle", "postgres", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("extra_float_digits", "3", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 
 	for (int i = 0; i < params->numParams && i < PG_INT16_MAX; i++)
 	{
@@ -88,6 +100,7 @@ append_params(StringInfo buf, ParamListInfo params, int max, bool *truncated)
 			appendBinaryStringInfo(buf, str, len);
 		kept++;
 	}
+	AtEOXact_GUC(true, save_nestlevel);
 	return kept;
 }
 

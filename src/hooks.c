@@ -9,7 +9,9 @@
  * statement is top-level when it starts at level 0; pgperf.track = top keeps
  * only those, = all keeps nested ones too (statements inside functions).
  * EXECUTE, PREPARE and DEALLOCATE do not nest: the statement EXECUTE runs is
- * top-level, as in pg_stat_statements.
+ * top-level, as in pg_stat_statements.  Nor do DECLARE, FETCH, MOVE and
+ * CLOSE: a cursor's query is top-level too, counted once, with the rows of
+ * every fetch; pgperf gives it the queryid of the same query run on its own.
  *
  * Per execution: ExecutorStart notes the window current when the execution
  * starts (that window gets the execution, however long it runs) and makes
@@ -288,17 +290,75 @@ pgperf_planner(Query *parse, const char *query_string, int cursorOptions,
 	return result;
 }
 
+/*
+ * Makes sure the statement 'queryid' has a query record, normalizing its text
+ * (the statement at 'location'/'len' of 'source') with the constants 'jstate'
+ * found.  Does nothing if the record exists.
+ */
 static void
-pgperf_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
-					  bool readOnlyTree, ProcessUtilityContext context,
-					  ParamListInfo params, QueryEnvironment *queryEnv,
-					  DestReceiver *dest, QueryCompletion *qc)
+store_normalized_text(uint64 queryid, const char *source, int location, int len,
+					  JumbleState *jstate)
 {
-	Node	   *parsetree = pstmt->utilityStmt;
-	bool		nests = !IsA(parsetree, ExecuteStmt) &&
-		!IsA(parsetree, PrepareStmt) &&
-		!IsA(parsetree, DeallocateStmt);
+	PgperfQueryKey key;
+	const char *text;
+	char	   *norm;
+	int			norm_len;
 
+	memset(&key, 0, sizeof(key));
+	key.queryid = queryid;
+	key.userid = GetUserId();
+	key.dbid = MyDatabaseId;
+	if (PgperfQueryKnown(&key))
+		return;
+
+	text = CleanQuerytext(source, &location, &len);
+	norm = PgperfNormalizeQuery(text, len, location, jstate,
+								pgperf_max_text_length, &norm_len);
+	PgperfStoreQueryText(&key, norm, norm_len);
+	pfree(norm);
+}
+
+/*
+ * Gives the query of a DECLARE CURSOR its queryid.  Core jumbles only the
+ * DECLARE itself (by its text), so the cursor's query would run with queryid
+ * 0 and go unseen; jumbled here, it gets the queryid the same SELECT has on
+ * its own.  The tree is copied first if it must not be modified.
+ */
+static PlannedStmt *
+identify_cursor_query(PlannedStmt *pstmt, const char *queryString,
+					  bool *readOnlyTree)
+{
+	DeclareCursorStmt *stmt = (DeclareCursorStmt *) pstmt->utilityStmt;
+	Query	   *query;
+	JumbleState *jstate;
+
+	if (!IsQueryIdEnabled() || queryString == NULL ||
+		stmt->query == NULL || !IsA(stmt->query, Query) ||
+		((Query *) stmt->query)->queryId != UINT64CONST(0))
+		return pstmt;
+
+	if (*readOnlyTree)
+	{
+		pstmt = copyObject(pstmt);
+		*readOnlyTree = false;
+		stmt = (DeclareCursorStmt *) pstmt->utilityStmt;
+	}
+	query = (Query *) stmt->query;
+	jstate = JumbleQuery(query, queryString);
+	if (query->queryId != UINT64CONST(0) && jstate != NULL &&
+		jstate->clocations_count > 0)
+		store_normalized_text(query->queryId, queryString,
+							  pstmt->stmt_location, pstmt->stmt_len, jstate);
+	return pstmt;
+}
+
+/* Runs a utility command, one nesting level down if 'nests'. */
+static void
+run_utility(bool nests, PlannedStmt *pstmt, const char *queryString,
+			bool readOnlyTree, ProcessUtilityContext context,
+			ParamListInfo params, QueryEnvironment *queryEnv,
+			DestReceiver *dest, QueryCompletion *qc)
+{
 	if (nests)
 		nesting_level++;
 	PG_TRY();
@@ -319,15 +379,35 @@ pgperf_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 }
 
 static void
+pgperf_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
+					  bool readOnlyTree, ProcessUtilityContext context,
+					  ParamListInfo params, QueryEnvironment *queryEnv,
+					  DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *parsetree = pstmt->utilityStmt;
+	bool		nests;
+
+	/*
+	 * What EXECUTE runs, and what a cursor runs (from DECLARE, FETCH, MOVE or
+	 * CLOSE), is the client's own statement: those do not nest.
+	 */
+	nests = !IsA(parsetree, ExecuteStmt) &&
+		!IsA(parsetree, PrepareStmt) &&
+		!IsA(parsetree, DeallocateStmt) &&
+		!IsA(parsetree, DeclareCursorStmt) &&
+		!IsA(parsetree, FetchStmt) &&
+		!IsA(parsetree, ClosePortalStmt);
+
+	if (IsA(parsetree, DeclareCursorStmt) && pgperf_enabled(nesting_level))
+		pstmt = identify_cursor_query(pstmt, queryString, &readOnlyTree);
+
+	run_utility(nests, pstmt, queryString, readOnlyTree, context, params,
+				queryEnv, dest, qc);
+}
+
+static void
 pgperf_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
 {
-	PgperfQueryKey key;
-	const char *text;
-	char	   *norm;
-	int			location;
-	int			len;
-	int			norm_len;
-
 	if (prev_post_parse_analyze)
 		prev_post_parse_analyze(pstate, query, jstate);
 
@@ -337,20 +417,8 @@ pgperf_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
 		jstate->clocations_count <= 0 || pstate->p_sourcetext == NULL)
 		return;
 
-	memset(&key, 0, sizeof(key));
-	key.queryid = query->queryId;
-	key.userid = GetUserId();
-	key.dbid = MyDatabaseId;
-	if (PgperfQueryKnown(&key))
-		return;
-
-	location = query->stmt_location;
-	len = query->stmt_len;
-	text = CleanQuerytext(pstate->p_sourcetext, &location, &len);
-	norm = PgperfNormalizeQuery(text, len, location, jstate,
-								pgperf_max_text_length, &norm_len);
-	PgperfStoreQueryText(&key, norm, norm_len);
-	pfree(norm);
+	store_normalized_text(query->queryId, pstate->p_sourcetext,
+						  query->stmt_location, query->stmt_len, jstate);
 }
 
 void
