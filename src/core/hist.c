@@ -8,7 +8,7 @@
 #include <string.h>
 
 /* 1 / ln(HIST_RATIO), so that a bin index costs one log() and a multiply */
-#define INV_LN_RATIO	10.492058687398025
+#define INV_LN_RATIO	10.492058687257062
 
 int
 hist_bin(double us)
@@ -39,11 +39,19 @@ hist_bin_lower(int b)
 double
 hist_bin_mid(int b)
 {
+	double		lower;
+	double		upper;
+
 	if (b <= 0)
 		return HIST_MIN_US / sqrt(HIST_RATIO);
 	if (b >= HIST_NBINS - 1)
 		return HIST_MAX_US;
-	return hist_bin_lower(b) * sqrt(HIST_RATIO);
+	lower = hist_bin_lower(b);
+	upper = lower * HIST_RATIO;
+	/* the last inner bin is cut short at HIST_MAX_US */
+	if (upper > HIST_MAX_US)
+		upper = HIST_MAX_US;
+	return sqrt(lower * upper);
 }
 
 void
@@ -89,6 +97,11 @@ hist_quantile(const hist_t *h, double p, double min_us, double max_us)
 	rank = (uint64_t) ceil(p * (double) n);
 	if (rank < 1)
 		rank = 1;
+	/* the extremes are known exactly */
+	if (rank >= n)
+		return max_us;
+	if (rank == 1)
+		return min_us;
 	for (b = 0; b < HIST_NBINS - 1; b++)
 	{
 		seen += h->bins[b];

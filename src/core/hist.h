@@ -6,8 +6,9 @@
  * HIST_MAX_US; the bins in between grow by a factor HIST_RATIO.  A percentile
  * is reported as the geometric midpoint of the bin that holds it, so for any
  * value between HIST_MIN_US and HIST_MAX_US the reported percentile is within
- * sqrt(HIST_RATIO) - 1 (4.9%) of the true one.  Clamping the answer to the
- * observed minimum and maximum makes the extremes exact.
+ * sqrt(HIST_RATIO) - 1 (4.9%) of the true one.  The first and last ranks are
+ * answered with the observed minimum and maximum, exactly, and every answer is
+ * clamped to them.
  *
  * The struct is fixed-size and pointer-free: it lives inside a shared-memory
  * entry and is updated under that entry's spinlock.  Plain C, no postgres.h.
@@ -49,7 +50,8 @@ extern uint64_t hist_count(const hist_t *h);
 
 /*
  * Returns the p-th quantile (0 < p <= 1) in microseconds by nearest rank,
- * clamped to [min_us, max_us]; returns -1 when the histogram is empty.
+ * clamped to [min_us, max_us] (which are returned for the first and last
+ * rank); returns -1 when the histogram is empty.
  */
 extern double hist_quantile(const hist_t *h, double p, double min_us,
 							double max_us);
