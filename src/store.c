@@ -362,6 +362,7 @@ PgperfStoreCreate(const PgperfStatKey *key, const PgperfExecDelta *d,
 {
 	PgperfStatEntry *e;
 	PgperfPlanEntry *pr;
+	PgperfQueryEntry *qr;
 	PgperfPlanKey pk;
 	PgperfQueryKey qk;
 	TimestampTz when = d->when;
@@ -377,19 +378,21 @@ PgperfStoreCreate(const PgperfStatKey *key, const PgperfExecDelta *d,
 		evict_entries();
 
 	/*
-	 * Records first.  Placing a text can evict entries and drop records, so a
-	 * new plan record is pinned while the query text is placed, and no
-	 * pointer is kept across a placement.
+	 * Records first.  Placing a text can evict entries and drop unreferenced
+	 * records, so the query record (which the parser may have created, with
+	 * no reference yet) is pinned while the plan's texts are placed; nothing
+	 * is placed after the plan record is found or made.
 	 */
+	qr = hash_search(pgperf_query_hash, &qk, HASH_FIND, NULL);
+	if (qr == NULL && query != NULL)
+		qr = query_record_create(&qk, query, query_len);
+	if (qr != NULL)
+		qr->refcount++;
 	pr = hash_search(pgperf_plan_hash, &pk, HASH_FIND, NULL);
 	if (pr == NULL && plan != NULL)
 		pr = plan_record_create(&pk, plan, when);
-	if (pr != NULL)
-		pr->refcount++;
-	if (query != NULL && hash_search(pgperf_query_hash, &qk, HASH_FIND, NULL) == NULL)
-		query_record_create(&qk, query, query_len);
-	if (pr != NULL)
-		pr->refcount--;
+	if (qr != NULL)
+		qr->refcount--;
 
 	e = entry_create(key, when);
 	if (e != NULL)

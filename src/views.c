@@ -60,14 +60,20 @@ id_datum(uint64 id)
 static Datum
 percentile(const PgperfCounters *c, double p, bool *isnull)
 {
+	double		ms;
+
 	if (c->exec.n == 0)
 	{
 		*isnull = true;
 		return (Datum) 0;
 	}
 	*isnull = false;
-	return Float8GetDatum(hist_quantile(&c->hist, p, c->exec.min * 1000.0,
-										c->exec.max * 1000.0) / 1000.0);
+	ms = hist_quantile(&c->hist, p, c->exec.min * 1000.0,
+					   c->exec.max * 1000.0) / 1000.0;
+	/* clamp again in ms: the round trip through microseconds can round */
+	ms = Max(ms, c->exec.min);
+	ms = Min(ms, c->exec.max);
+	return Float8GetDatum(ms);
 }
 
 /* Returns the text of the query record of 'key', or NULL; shared lock held. */
