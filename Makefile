@@ -17,7 +17,7 @@ SHLIB_LINK = -lm
 
 # pg_regress: sql/*.sql against expected/*.out, on a throwaway instance that
 # preloads pgperf (PGXS has no "make check"; installcheck starts its own server).
-REGRESS = capture planid nesting samples
+REGRESS = capture planid nesting samples normalize parallel privileges errors eviction pgss
 REGRESS_OPTS = --temp-config=$(srcdir)/test/pgperf.conf --temp-instance=./tmp_check
 
 # TAP tests (restarts, dump files, several clusters), run by installcheck too.

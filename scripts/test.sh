@@ -33,6 +33,7 @@ fi
 
 if [ "$what" = all ] || [ "$what" = server ]; then
   echo "== pg_regress, isolation and TAP tests"
+  rm -rf "$here/results" "$here/output_iso" "$here/tmp_check" "$here/regression.diffs"
   if [ "$(id -u)" -eq 0 ]; then
     work=$(mktemp -d /tmp/pgperf-test.XXXXXX)
     trap 'rm -rf "$work"' EXIT
