@@ -105,11 +105,11 @@ test_hash_join_to_nested_loop(void **state)
 
 	(void) state;
 	check_summary(hash_join, nested_loop, 1,
-				  "from Hash Join and Hash to Nested Loop");
+				  "from Hash Join to Nested Loop");
 	check_summary(hash_join, nested_loop_mat, 1,
-				  "from Hash Join and Hash to Nested Loop and Materialize");
+				  "from Hash Join to Nested Loop and Materialize");
 	check_summary(nested_loop, hash_join, 1,
-				  "from Nested Loop to Hash Join and Hash");
+				  "from Nested Loop to Hash Join");
 }
 
 /* A plan gaining a Sort: "with Sort added". */
