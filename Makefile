@@ -5,9 +5,11 @@ MODULE_big = pgperf
 DATA = pgperf--1.0.sql
 PGFILEDESC = "pgperf - query-plan regression tracking"
 
-CORE_OBJS = src/core/hist.o src/core/stats.o src/core/fp.o
+CORE_OBJS = src/core/hist.o src/core/stats.o src/core/fp.o src/core/signif.o \
+	src/core/diff.o src/core/plansum.o
 OBJS = src/pgperf.o src/hooks.o src/store.o src/persist.o src/planid.o \
-	src/capture.o src/normalize.o src/views.o $(CORE_OBJS)
+	src/capture.o src/normalize.o src/views.o src/windows.o src/compare.o \
+	$(CORE_OBJS)
 
 PG_CPPFLAGS = -I$(srcdir)/src
 # Warnings are errors.  -Wextra's unused-parameter check is off: hook and
@@ -17,8 +19,13 @@ SHLIB_LINK = -lm
 
 # pg_regress: sql/*.sql against expected/*.out, on a throwaway instance that
 # preloads pgperf (PGXS has no "make check"; installcheck starts its own server).
-REGRESS = capture planid nesting samples normalize parallel privileges errors eviction pgss
+REGRESS = capture planid nesting samples normalize parallel privileges errors eviction pgss \
+	windows compare
 REGRESS_OPTS = --temp-config=$(srcdir)/test/pgperf.conf --temp-instance=./tmp_check
+
+# Isolation tests (specs/): concurrent sessions, on their own throwaway instance.
+ISOLATION = windows_concurrency
+ISOLATION_OPTS = --temp-config=$(srcdir)/test/pgperf.conf --temp-instance=./tmp_check_iso
 
 # TAP tests (restarts, dump files, several clusters), run by installcheck too.
 TAP_TESTS = 1

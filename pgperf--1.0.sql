@@ -88,6 +88,8 @@ CREATE FUNCTION pgperf.get_info(
     OUT queries bigint,
     OUT evictions bigint,
     OUT current_window integer,
+    OUT windows integer,
+    OUT windows_dropped bigint,
     OUT text_area_bytes bigint,
     OUT text_used_bytes bigint,
     OUT text_live_bytes bigint,
@@ -111,5 +113,111 @@ RETURNS timestamptz
 AS 'MODULE_PATHNAME', 'pgperf_reset'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
-GRANT SELECT ON pgperf.statements, pgperf.plans, pgperf.info TO PUBLIC;
+-- Windows and before/after ----------------------------------------------
+
+CREATE FUNCTION pgperf.mark(label text DEFAULT NULL)
+RETURNS integer
+AS 'MODULE_PATHNAME', 'pgperf_mark'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION pgperf.get_windows(
+    OUT window_id integer,
+    OUT label text,
+    OUT started_at timestamptz,
+    OUT ended_at timestamptz,
+    OUT reason text,
+    OUT detail text
+)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pgperf_get_windows'
+LANGUAGE C VOLATILE PARALLEL SAFE;
+
+CREATE VIEW pgperf.windows AS
+  SELECT * FROM pgperf.get_windows();
+
+CREATE FUNCTION pgperf.compare(
+    before integer DEFAULT NULL,
+    after integer DEFAULT NULL,
+    OUT queryid bigint,
+    OUT query text,
+    OUT calls_before bigint,
+    OUT calls_after bigint,
+    OUT plans_before bigint[],
+    OUT plans_after bigint[],
+    OUT plan_changed boolean,
+    OUT mean_ms_before double precision,
+    OUT mean_ms_after double precision,
+    OUT p95_ms_before double precision,
+    OUT p95_ms_after double precision,
+    OUT speedup double precision,
+    OUT blks_per_call_before double precision,
+    OUT blks_per_call_after double precision,
+    OUT reads_per_call_before double precision,
+    OUT reads_per_call_after double precision,
+    OUT dirtied_per_call_before double precision,
+    OUT dirtied_per_call_after double precision,
+    OUT wal_bytes_per_call_before double precision,
+    OUT wal_bytes_per_call_after double precision,
+    OUT p_value double precision,
+    OUT verdict text,
+    OUT reason text
+)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pgperf_compare'
+LANGUAGE C VOLATILE PARALLEL SAFE;
+
+-- by labels (no defaults, so that compare() resolves to the integer form)
+CREATE FUNCTION pgperf.compare(
+    before text,
+    after text,
+    OUT queryid bigint,
+    OUT query text,
+    OUT calls_before bigint,
+    OUT calls_after bigint,
+    OUT plans_before bigint[],
+    OUT plans_after bigint[],
+    OUT plan_changed boolean,
+    OUT mean_ms_before double precision,
+    OUT mean_ms_after double precision,
+    OUT p95_ms_before double precision,
+    OUT p95_ms_after double precision,
+    OUT speedup double precision,
+    OUT blks_per_call_before double precision,
+    OUT blks_per_call_after double precision,
+    OUT reads_per_call_before double precision,
+    OUT reads_per_call_after double precision,
+    OUT dirtied_per_call_before double precision,
+    OUT dirtied_per_call_after double precision,
+    OUT wal_bytes_per_call_before double precision,
+    OUT wal_bytes_per_call_after double precision,
+    OUT p_value double precision,
+    OUT verdict text,
+    OUT reason text
+)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pgperf_compare_labels'
+LANGUAGE C VOLATILE PARALLEL SAFE;
+
+CREATE FUNCTION pgperf.plan_diff(
+    queryid bigint,
+    before integer DEFAULT NULL,
+    after integer DEFAULT NULL
+)
+RETURNS SETOF text
+AS 'MODULE_PATHNAME', 'pgperf_plan_diff'
+LANGUAGE C VOLATILE PARALLEL SAFE;
+
+CREATE FUNCTION pgperf.report(before integer DEFAULT NULL, after integer DEFAULT NULL)
+RETURNS text
+AS 'MODULE_PATHNAME', 'pgperf_report'
+LANGUAGE C VOLATILE PARALLEL SAFE;
+
+CREATE FUNCTION pgperf.report(before text, after text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'pgperf_report_labels'
+LANGUAGE C VOLATILE PARALLEL SAFE;
+
+GRANT SELECT ON pgperf.statements, pgperf.plans, pgperf.info, pgperf.windows TO PUBLIC;
+-- functions that change state are not for everyone
 REVOKE ALL ON FUNCTION pgperf.reset(oid, oid, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION pgperf.mark(text) FROM PUBLIC;

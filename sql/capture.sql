@@ -27,7 +27,8 @@ MERGE INTO cap c USING (VALUES (999, 'm')) AS v(id, p) ON c.id = v.id
 -- not executed: EXPLAIN without ANALYZE is not a call
 EXPLAIN (COSTS OFF) SELECT * FROM cap WHERE id = 5;
 
-SELECT query, calls, rows, window_id, toplevel
+SELECT query, calls, rows, window_id = (SELECT current_window FROM pgperf.info) AS current_window,
+       toplevel
   FROM pgperf.statements
  WHERE query NOT LIKE '%pgperf%'
  ORDER BY query COLLATE "C";
@@ -81,7 +82,8 @@ SELECT count(*) AS unmatched
 
 -- info
 SELECT entries > 0 AS entries, entries <= max_entries AS bounded, max_entries,
-       current_window, evictions, text_used_bytes > 0 AS texts
+       current_window = (SELECT max(window_id) FROM pgperf.windows) AS current_window,
+       evictions, text_used_bytes > 0 AS texts
   FROM pgperf.info;
 
 -- a partial reset: one statement's entries go, the rest stay

@@ -9,13 +9,25 @@ SELECT pgperf.reset() IS NOT NULL AS t;
 SELECT id FROM err_t;
 SELECT count(*) AS before FROM pgperf.statements WHERE query = 'SELECT id FROM err_t';
 
-\set VERBOSITY verbose
-SELECT pgperf.reset(NULL);
-SELECT pgperf.reset(0, NULL);
-SELECT pgperf.reset(0, 0, NULL);
-SELECT * FROM pgperf.get_statements(NULL);
-SELECT * FROM pgperf.get_plans(NULL);
-\set VERBOSITY default
+-- the SQLSTATE and message of a statement's error
+CREATE FUNCTION pg_temp.error_of(q text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+  EXECUTE q;
+  RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+  RETURN SQLSTATE || ': ' || SQLERRM;
+END $$;
+SELECT q, pg_temp.error_of(q) AS error
+  FROM (VALUES ('SELECT pgperf.reset(NULL)'),
+               ('SELECT pgperf.reset(0, NULL)'),
+               ('SELECT pgperf.reset(0, 0, NULL)'),
+               ('SELECT * FROM pgperf.get_statements(NULL)'),
+               ('SELECT * FROM pgperf.get_plans(NULL)'),
+               ('SELECT pgperf.mark('''')'),
+               ('SELECT * FROM pgperf.compare(0, NULL)'),
+               ('SELECT * FROM pgperf.compare(NULL::text, ''no such label'')'),
+               ('SELECT * FROM pgperf.plan_diff(NULL)'),
+               ('SELECT pgperf.report(-1, NULL)')) AS t(q);
 
 -- nothing was reset by the failed calls
 SELECT count(*) AS after FROM pgperf.statements WHERE query = 'SELECT id FROM err_t';

@@ -45,6 +45,7 @@
 #include "normalize.h"
 #include "planid.h"
 #include "store.h"
+#include "windows.h"
 
 /* GUCs (pgperf.c) */
 int			pgperf_track = PGPERF_TRACK_TOP;
@@ -403,6 +404,8 @@ pgperf_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 
 	run_utility(nests, pstmt, queryString, readOnlyTree, context, params,
 				queryEnv, dest, qc);
+	/* index or statistics DDL that completed opens a window at commit */
+	PgperfNoteDDL(pstmt, queryString);
 }
 
 static void

@@ -9,6 +9,7 @@
  *
  *	header		magic, format version, PostgreSQL major, the sizes of the
  *				structs below, the record counts, the global counters
+ *	windows		the windows kept, oldest first
  *	queries		per record: key, encoding, text length, text
  *	plans		per record: the fixed part of the record, then its texts
  *	entries		per entry: key, usage, counters
@@ -21,6 +22,15 @@
  * removed once read, so that after a crash (when no dump is written) stale
  * statistics do not come back.
  *
+ * "Clean" is what the control file says: a dump is written, and read, only
+ * when the cluster was shut down cleanly.  The postmaster's exit status is
+ * not enough: after an immediate shutdown it exits normally too, with
+ * backends killed at any point, possibly inside an entry's update.
+ *
+ * When pgperf.max or the text area is now smaller than when the dump was
+ * written, the most used entries are kept, and with them exactly the plan and
+ * query records they refer to.
+ *
  * Both run in the postmaster while no backend exists, so no lock is taken.
  */
 #include "postgres.h"
@@ -28,19 +38,23 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "catalog/pg_control.h"
+#include "common/controldata_utils.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "port/pg_crc32c.h"
 #include "storage/fd.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
 
 #include "store.h"
+#include "windows.h"
 
 #define DUMP_FILE		PGSTAT_STAT_PERMANENT_DIRECTORY "/pgperf.stat"
 #define DUMP_TMP_FILE	DUMP_FILE ".tmp"
 #define DUMP_MAGIC		0x50475046	/* "PGPF" */
-#define DUMP_VERSION	1
+#define DUMP_VERSION	2
 
 typedef struct DumpHeader
 {
@@ -52,13 +66,17 @@ typedef struct DumpHeader
 	uint32		plan_entry_size;
 	uint32		query_key_size;
 	uint32		hist_bins;
+	uint32		window_size;
+	int32		nwindows;
+	uint32		next_window_id;
+	int64		windows_dropped;
+	TimestampTz written_at;
 	int64		nqueries;
 	int64		nplans;
 	int64		nentries;
 	int64		evictions;
 	int64		texts_dropped;
 	TimestampTz stats_since;
-	uint32		current_window;
 } DumpHeader;
 
 /* The fixed part of a query record in the file. */
@@ -109,6 +127,21 @@ fill_header(DumpHeader *h)
 	h->plan_entry_size = sizeof(PgperfPlanEntry);
 	h->query_key_size = sizeof(PgperfQueryKey);
 	h->hist_bins = HIST_NBINS;
+	h->window_size = sizeof(PgperfWindow);
+}
+
+/* Reports whether the control file says the cluster was shut down cleanly. */
+static bool
+shut_down_cleanly(void)
+{
+	bool		crc_ok;
+	ControlFileData *cf = get_controlfile(DataDir, &crc_ok);
+	bool		clean;
+
+	clean = crc_ok && (cf->state == DB_SHUTDOWNED ||
+					   cf->state == DB_SHUTDOWNED_IN_RECOVERY);
+	pfree(cf);
+	return clean;
 }
 
 void
@@ -127,6 +160,12 @@ PgperfWriteDump(int code, Datum arg)
 	if (!pgperf_save)
 	{
 		unlink(DUMP_FILE);
+		return;
+	}
+	if (!shut_down_cleanly())
+	{
+		ereport(LOG,
+				(errmsg("pgperf is not saving its statistics: the server did not shut down cleanly")));
 		return;
 	}
 
@@ -148,8 +187,15 @@ PgperfWriteDump(int code, Datum arg)
 	h.evictions = pgperf_shared->evictions;
 	h.texts_dropped = pgperf_shared->texts_dropped;
 	h.stats_since = pgperf_shared->stats_since;
-	h.current_window = pg_atomic_read_u32(&pgperf_shared->current_window);
+	h.nwindows = pgperf_windows->count;
+	h.next_window_id = pgperf_windows->next_id;
+	h.windows_dropped = pgperf_windows->dropped;
+	h.written_at = GetCurrentTimestamp();
 	dump_put(&w, &h, sizeof(h));
+
+	for (int i = 0; i < pgperf_windows->count; i++)
+		dump_put(&w, &pgperf_windows->ring[(pgperf_windows->head + i) % pgperf_windows->capacity],
+				 sizeof(PgperfWindow));
 
 	hash_seq_init(&hs, pgperf_query_hash);
 	while ((qr = hash_seq_search(&hs)) != NULL)
@@ -236,9 +282,10 @@ check_header(const DumpHeader *h)
 		h->counters_size != want.counters_size ||
 		h->plan_entry_size != want.plan_entry_size ||
 		h->query_key_size != want.query_key_size ||
-		h->hist_bins != want.hist_bins)
+		h->hist_bins != want.hist_bins ||
+		h->window_size != want.window_size)
 		return "it was written by a build with another layout";
-	if (h->nqueries < 0 || h->nplans < 0 || h->nentries < 0)
+	if (h->nqueries < 0 || h->nplans < 0 || h->nentries < 0 || h->nwindows < 0)
 		return "its record counts are invalid";
 	return NULL;
 }
@@ -250,6 +297,8 @@ check_header(const DumpHeader *h)
 static const char *
 check_records(DumpReader r, const DumpHeader *h)
 {
+	if (dump_get(&r, (size_t) h->nwindows * sizeof(PgperfWindow)) == NULL)
+		return "it ends inside the windows";
 	for (int64 i = 0; i < h->nqueries; i++)
 	{
 		const DumpQuery *dq = (const DumpQuery *) dump_get(&r, sizeof(DumpQuery));
@@ -279,12 +328,139 @@ check_records(DumpReader r, const DumpHeader *h)
 	return NULL;
 }
 
-/* Stores the (checked) records into shared memory. */
+/* Orders entries by decreasing usage. */
+static int
+usage_desc_cmp(const void *a, const void *b)
+{
+	double		ua = (*(const DumpEntry *const *) a)->usage;
+	double		ub = (*(const DumpEntry *const *) b)->usage;
+
+	return (ua < ub) - (ua > ub);
+}
+
+/*
+ * Restores the windows: the newest that fit pgperf.max_windows.  The last one
+ * ends when the dump was written; the start-up window opens after it.
+ */
+static void
+load_windows(DumpReader *r, const DumpHeader *h)
+{
+	PgperfWindows *w = pgperf_windows;
+	int			skip = Max(h->nwindows - w->capacity, 0);
+	const char *p = dump_get(r, (size_t) h->nwindows * sizeof(PgperfWindow));
+
+	PgperfClearWindowsLocked();
+	for (int i = skip; i < h->nwindows; i++)
+		memcpy(&w->ring[i - skip], p + i * sizeof(PgperfWindow), sizeof(PgperfWindow));
+	w->count = h->nwindows - skip;
+	w->next_id = Max(h->next_window_id, 1);
+	w->dropped = h->windows_dropped + skip;
+	if (w->count > 0)
+	{
+		if (w->ring[w->count - 1].ended_at == 0)
+			w->ring[w->count - 1].ended_at = h->written_at;
+		pg_atomic_write_u32(&pgperf_shared->oldest_window, w->ring[0].id);
+		pg_atomic_write_u32(&pgperf_shared->current_window, w->ring[w->count - 1].id);
+	}
+}
+
+/* Reports whether the (loaded) windows include 'id'. */
+static bool
+window_kept(uint32 id)
+{
+	for (int i = 0; i < pgperf_windows->count; i++)
+		if (pgperf_windows->ring[(pgperf_windows->head + i) % pgperf_windows->capacity].id == id)
+			return true;
+	return false;
+}
+
+/* Returns a local set of keys of 'keysize' bytes. */
+static HTAB *
+key_set(const char *name, Size keysize)
+{
+	HASHCTL		info;
+
+	memset(&info, 0, sizeof(info));
+	info.keysize = keysize;
+	info.entrysize = keysize;
+	info.hcxt = CurrentMemoryContext;
+	return hash_create(name, 256, &info, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
+/*
+ * Stores the (checked) records into shared memory: the most used entries that
+ * fit, then the plan and query records they refer to, then links them.
+ */
 static void
 load_records(DumpReader r, const DumpHeader *h)
 {
-	int64		skipped = 0;
+	const DumpEntry **entries = palloc(sizeof(DumpEntry *) * Max(h->nentries, 1));
+	const char *queries;
+	const char *plans;
+	HTAB	   *want_plans = key_set("pgperf load plans", sizeof(PgperfPlanKey));
+	HTAB	   *want_queries = key_set("pgperf load queries", sizeof(PgperfQueryKey));
+	int64		kept = 0;
+	HASH_SEQ_STATUS hs;
+	PgperfStatEntry *e;
 
+	load_windows(&r, h);
+
+	/* find the three sections (lengths were checked) */
+	queries = r.p;
+	for (int64 i = 0; i < h->nqueries; i++)
+	{
+		DumpQuery	dq;
+
+		memcpy(&dq, dump_get(&r, sizeof(DumpQuery)), sizeof(dq));
+		dump_get(&r, dq.len);
+	}
+	plans = r.p;
+	for (int64 i = 0; i < h->nplans; i++)
+	{
+		PgperfPlanEntry pr;
+
+		memcpy(&pr, dump_get(&r, sizeof(PgperfPlanEntry)), sizeof(pr));
+		dump_get(&r, pr.blob.len);
+	}
+	for (int64 i = 0; i < h->nentries; i++)
+		entries[i] = (const DumpEntry *) dump_get(&r, sizeof(DumpEntry));
+
+	/* the entries: the most used first, as many as pgperf.max allows */
+	if (h->nentries > pgperf_max)
+		qsort(entries, h->nentries, sizeof(DumpEntry *), usage_desc_cmp);
+	for (int64 i = 0; i < h->nentries && kept < pgperf_max; i++)
+	{
+		DumpEntry	de;
+		PgperfPlanKey pk;
+		PgperfQueryKey qk;
+
+		memcpy(&de, entries[i], sizeof(de));
+		if (!window_kept(de.key.window_id))
+			continue;
+		e = hash_search(pgperf_stat_hash, &de.key, HASH_ENTER_NULL, NULL);
+		if (e == NULL)
+			break;
+		SpinLockInit(&e->mutex);
+		e->linked = false;
+		e->usage = de.usage;
+		e->c = de.c;
+		kept++;
+
+		memset(&pk, 0, sizeof(pk));
+		pk.queryid = de.key.queryid;
+		pk.planid = de.key.planid;
+		pk.userid = de.key.userid;
+		pk.dbid = de.key.dbid;
+		hash_search(want_plans, &pk, HASH_ENTER, NULL);
+		memset(&qk, 0, sizeof(qk));
+		qk.queryid = de.key.queryid;
+		qk.userid = de.key.userid;
+		qk.dbid = de.key.dbid;
+		hash_search(want_queries, &qk, HASH_ENTER, NULL);
+	}
+
+	/* the records those entries refer to */
+	r.p = queries;
 	for (int64 i = 0; i < h->nqueries; i++)
 	{
 		DumpQuery	dq;
@@ -294,7 +470,7 @@ load_records(DumpReader r, const DumpHeader *h)
 
 		memcpy(&dq, dump_get(&r, sizeof(DumpQuery)), sizeof(dq));
 		text = dump_get(&r, dq.len);
-		if (hash_get_num_entries(pgperf_query_hash) >= pgperf_max)
+		if (hash_search(want_queries, &dq.key, HASH_FIND, NULL) == NULL)
 			continue;
 		PgperfTextStore(text, dq.len, &ref);
 		qr = hash_search(pgperf_query_hash, &dq.key, HASH_ENTER_NULL, NULL);
@@ -304,7 +480,7 @@ load_records(DumpReader r, const DumpHeader *h)
 		qr->encoding = dq.encoding;
 		qr->text = ref;
 	}
-
+	r.p = plans;
 	for (int64 i = 0; i < h->nplans; i++)
 	{
 		PgperfPlanEntry src;
@@ -314,7 +490,7 @@ load_records(DumpReader r, const DumpHeader *h)
 
 		memcpy(&src, dump_get(&r, sizeof(PgperfPlanEntry)), sizeof(src));
 		blob = dump_get(&r, src.blob.len);
-		if (hash_get_num_entries(pgperf_plan_hash) >= pgperf_max)
+		if (hash_search(want_plans, &src.key, HASH_FIND, NULL) == NULL)
 			continue;
 		PgperfTextStore(blob, src.blob.len, &ref);
 		pr = hash_search(pgperf_plan_hash, &src.key, HASH_ENTER_NULL, NULL);
@@ -325,40 +501,24 @@ load_records(DumpReader r, const DumpHeader *h)
 		pr->blob = ref;
 		if (ref.len != src.blob.len)
 		{
-			/* the text area is now smaller: keep the record without texts */
+			/* the text area is now smaller: keep the record, without texts */
 			pr->plan_len = pr->sample_len = pr->params_len = 0;
 			pr->nparams = 0;
 		}
 	}
 
-	for (int64 i = 0; i < h->nentries; i++)
-	{
-		DumpEntry	de;
-		PgperfStatEntry *e;
-
-		memcpy(&de, dump_get(&r, sizeof(DumpEntry)), sizeof(de));
-		if (hash_get_num_entries(pgperf_stat_hash) >= pgperf_max)
-		{
-			skipped++;			/* pgperf.max was lowered */
-			continue;
-		}
-		e = hash_search(pgperf_stat_hash, &de.key, HASH_ENTER_NULL, NULL);
-		if (e == NULL)
-		{
-			skipped++;
-			continue;
-		}
-		SpinLockInit(&e->mutex);
-		e->linked = false;
-		e->usage = de.usage;
-		e->c = de.c;
+	hash_seq_init(&hs, pgperf_stat_hash);
+	while ((e = hash_seq_search(&hs)) != NULL)
 		PgperfLinkEntry(e);
-	}
+	PgperfDropUnreferencedPlans();
 
-	pgperf_shared->evictions = h->evictions + skipped;
+	pgperf_shared->evictions = h->evictions + (h->nentries - kept);
 	pgperf_shared->texts_dropped = h->texts_dropped;
 	pgperf_shared->stats_since = h->stats_since;
-	pg_atomic_write_u32(&pgperf_shared->current_window, Max(h->current_window, 1));
+
+	hash_destroy(want_plans);
+	hash_destroy(want_queries);
+	pfree(entries);
 }
 
 /* Removes every record and entry (after a failed load). */
@@ -377,6 +537,7 @@ clear_all(void)
 	}
 	pgperf_shared->text_used = 0;
 	pgperf_shared->text_live = 0;
+	PgperfClearWindowsLocked();
 }
 
 void
@@ -398,6 +559,16 @@ PgperfLoadDump(void)
 	}
 
 	file = AllocateFile(DUMP_FILE, PG_BINARY_R);
+	if (file != NULL && !shut_down_cleanly())
+	{
+		/* written before a crash we did not see: older than what happened since */
+		FreeFile(file);
+		ereport(LOG,
+				(errmsg("pgperf is ignoring its dump file \"%s\": the server was not shut down cleanly",
+						DUMP_FILE)));
+		unlink(DUMP_FILE);
+		return;
+	}
 	if (file == NULL)
 	{
 		if (errno != ENOENT)

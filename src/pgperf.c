@@ -16,8 +16,10 @@
 
 #include "compat.h"
 
+#include "compare.h"
 #include "hooks.h"
 #include "store.h"
+#include "windows.h"
 
 PG_MODULE_MAGIC;
 
@@ -91,6 +93,31 @@ define_gucs(void)
 							 NULL,
 							 &pgperf_track_planning, false,
 							 PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("pgperf.max_windows",
+							"Maximum number of windows kept; the oldest are dropped first.",
+							NULL,
+							&pgperf_max_windows, 100, 2, 100000,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("pgperf.ddl_windows",
+							 "Whether committed index and statistics DDL opens a new window.",
+							 NULL,
+							 &pgperf_ddl_windows, true,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("pgperf.compare_min_calls",
+							"Calls a statement needs in each window for compare() to judge it.",
+							NULL,
+							&pgperf_compare_min_calls, 10, 2, INT_MAX,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomRealVariable("pgperf.compare_alpha",
+							 "Significance level of compare(), after adjusting for the number of statements.",
+							 NULL,
+							 &pgperf_compare_alpha, 0.05, 1e-12, 0.5,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomRealVariable("pgperf.compare_min_change",
+							 "Smallest relative change in mean time that compare() reports as improved or regressed.",
+							 NULL,
+							 &pgperf_compare_min_change, 0.10, 0.0, 100.0,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomBoolVariable("pgperf.save",
 							 "Whether pgperf keeps its statistics across a clean restart.",
 							 NULL,
@@ -114,4 +141,5 @@ _PG_init(void)
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = pgperf_shmem_startup;
 	PgperfInstallHooks();
+	PgperfRegisterWindowCallbacks();
 }

@@ -53,6 +53,7 @@
 
 #include "compat.h"
 #include "store.h"
+#include "windows.h"
 
 #define USAGE_DECAY			0.99
 #define EVICT_PERCENT		5
@@ -104,6 +105,7 @@ PgperfShmemSize(void)
 	Size		size = MAXALIGN(sizeof(PgperfShared));
 
 	size = add_size(size, MAXALIGN(text_area_bytes()));
+	size = add_size(size, MAXALIGN(PgperfWindowsShmemSize()));
 	size = add_size(size, hash_estimate_size(pgperf_max, sizeof(PgperfStatEntry)));
 	size = add_size(size, hash_estimate_size(pgperf_max, sizeof(PgperfPlanEntry)));
 	size = add_size(size, hash_estimate_size(pgperf_max, sizeof(PgperfQueryEntry)));
@@ -128,6 +130,7 @@ PgperfShmemInit(void)
 		pgperf_shared->texts_dropped = 0;
 		pgperf_shared->stats_since = GetCurrentTimestamp();
 		pg_atomic_init_u32(&pgperf_shared->current_window, 1);
+		pg_atomic_init_u32(&pgperf_shared->oldest_window, 1);
 		pg_atomic_init_u64(&pgperf_shared->query_generation, 1);
 		pgperf_shared->text_size = text_area_bytes();
 		pgperf_shared->text_used = 0;
@@ -135,6 +138,7 @@ PgperfShmemInit(void)
 		pgperf_shared->text_compactions = 0;
 	}
 	pgperf_text_area = ShmemInitStruct("pgperf texts", text_area_bytes(), &found);
+	PgperfWindowsShmemInit();
 
 	memset(&info, 0, sizeof(info));
 	info.keysize = sizeof(PgperfStatKey);
@@ -152,11 +156,15 @@ PgperfShmemInit(void)
 
 	LWLockRelease(AddinShmemInitLock);
 
-	/* Only the postmaster dumps at shutdown, and loads at start-up. */
+	/*
+	 * Only the postmaster dumps at shutdown, and loads at start-up; a start
+	 * opens a window (the cache is cold, settings may have changed).
+	 */
 	if (!IsUnderPostmaster)
 	{
 		on_shmem_exit(PgperfWriteDump, (Datum) 0);
 		PgperfLoadDump();
+		PgperfOpenWindowLocked(PGPERF_WINDOW_START, NULL, NULL, GetCurrentTimestamp());
 	}
 }
 
@@ -357,9 +365,11 @@ PgperfLinkEntry(PgperfStatEntry *e)
  * that is missing and has no text is left for a later execution to create.
  */
 void
-PgperfStoreCreate(const PgperfStatKey *key, const PgperfExecDelta *d,
+PgperfStoreCreate(const PgperfStatKey *origkey, const PgperfExecDelta *d,
 				  const PgperfPlanTexts *plan, const char *query, int query_len)
 {
+	PgperfStatKey keybuf = *origkey;
+	const PgperfStatKey *key = &keybuf;
 	PgperfStatEntry *e;
 	PgperfPlanEntry *pr;
 	PgperfQueryEntry *qr;
@@ -373,6 +383,8 @@ PgperfStoreCreate(const PgperfStatKey *key, const PgperfExecDelta *d,
 
 	LWLockAcquire(pgperf_shared->lock, LW_EXCLUSIVE);
 
+	/* the window it started in may have been dropped meanwhile */
+	keybuf.window_id = PgperfLiveWindow(keybuf.window_id);
 	e = hash_search(pgperf_stat_hash, key, HASH_FIND, NULL);
 	if (e == NULL && hash_get_num_entries(pgperf_stat_hash) >= pgperf_max)
 		evict_entries();
@@ -414,8 +426,10 @@ PgperfStoreCreate(const PgperfStatKey *key, const PgperfExecDelta *d,
 
 /* Adds one planning of 'plan_ms' to its entry, creating an unlinked one if needed. */
 void
-PgperfStorePlanning(const PgperfStatKey *key, double plan_ms)
+PgperfStorePlanning(const PgperfStatKey *origkey, double plan_ms)
 {
+	PgperfStatKey keybuf = *origkey;
+	const PgperfStatKey *key = &keybuf;
 	PgperfStatEntry *e;
 
 	LWLockAcquire(pgperf_shared->lock, LW_SHARED);
@@ -424,6 +438,7 @@ PgperfStorePlanning(const PgperfStatKey *key, double plan_ms)
 	{
 		LWLockRelease(pgperf_shared->lock);
 		LWLockAcquire(pgperf_shared->lock, LW_EXCLUSIVE);
+		keybuf.window_id = PgperfLiveWindow(keybuf.window_id);
 		e = hash_search(pgperf_stat_hash, key, HASH_FIND, NULL);
 		if (e == NULL && hash_get_num_entries(pgperf_stat_hash) >= pgperf_max)
 			evict_entries();
@@ -505,6 +520,8 @@ PgperfGetInfo(void)
 	info.text_used = pgperf_shared->text_used;
 	info.text_live = pgperf_shared->text_live;
 	info.text_compactions = pgperf_shared->text_compactions;
+	info.windows = pgperf_windows->count;
+	info.windows_dropped = pgperf_windows->dropped;
 	LWLockRelease(pgperf_shared->lock);
 
 	SpinLockAcquire(&pgperf_shared->mutex);
@@ -518,8 +535,9 @@ PgperfGetInfo(void)
 
 /*
  * Removes the entries matching the filters (0 matches anything) and the texts
- * only they used; with no filter, empties everything and sets stats_since to
- * 'now'.  Returns the number of entries removed.
+ * only they used; with no filter, empties everything, sets stats_since to
+ * 'now' and starts a new window history.  Returns the number of entries
+ * removed.
  */
 int64
 PgperfReset(Oid userid, Oid dbid, uint64 queryid, TimestampTz now)
@@ -542,6 +560,7 @@ PgperfReset(Oid userid, Oid dbid, uint64 queryid, TimestampTz now)
 		}
 	}
 	drop_unreferenced_queries(userid, dbid, queryid);
+	PgperfDropUnreferencedPlans();
 	text_compact();
 	if (all)
 	{
@@ -550,6 +569,10 @@ PgperfReset(Oid userid, Oid dbid, uint64 queryid, TimestampTz now)
 		pgperf_shared->texts_dropped = 0;
 		pgperf_shared->stats_since = now;
 		SpinLockRelease(&pgperf_shared->mutex);
+		/* a fresh start: the window history goes too, ids go on */
+		PgperfClearWindowsLocked();
+		pgperf_windows->dropped = 0;
+		PgperfOpenWindowLocked(PGPERF_WINDOW_RESET, NULL, NULL, now);
 	}
 	LWLockRelease(pgperf_shared->lock);
 	return removed;
@@ -642,6 +665,36 @@ evict_entries(void)
 	SpinLockAcquire(&pgperf_shared->mutex);
 	pgperf_shared->evictions += nvictims;
 	SpinLockRelease(&pgperf_shared->mutex);
+}
+
+/* Removes every entry of a window (being dropped); exclusive lock held. */
+void
+PgperfRemoveWindowEntries(uint32 window_id)
+{
+	HASH_SEQ_STATUS hs;
+	PgperfStatEntry *e;
+
+	hash_seq_init(&hs, pgperf_stat_hash);
+	while ((e = hash_seq_search(&hs)) != NULL)
+		if (e->key.window_id == window_id)
+			remove_entry(e);
+}
+
+/* Drops plan records that no entry refers to; exclusive lock held. */
+void
+PgperfDropUnreferencedPlans(void)
+{
+	HASH_SEQ_STATUS hs;
+	PgperfPlanEntry *pr;
+
+	hash_seq_init(&hs, pgperf_plan_hash);
+	while ((pr = hash_seq_search(&hs)) != NULL)
+	{
+		if (pr->refcount > 0)
+			continue;
+		text_free(&pr->blob);
+		hash_search(pgperf_plan_hash, &pr->key, HASH_REMOVE, NULL);
+	}
 }
 
 /*

@@ -130,7 +130,8 @@ typedef struct PgperfShared
 	int64		evictions;		/* statistics entries evicted */
 	int64		texts_dropped;	/* texts not kept for want of space */
 	TimestampTz stats_since;	/* last full reset */
-	pg_atomic_uint32 current_window;
+	pg_atomic_uint32 current_window;	/* window new executions start in */
+	pg_atomic_uint32 oldest_window; /* oldest window kept */
 	pg_atomic_uint64 query_generation;	/* bumped when a query record goes */
 	/* text area bookkeeping, under the exclusive lock */
 	uint32		text_size;		/* bytes in the area */
@@ -179,6 +180,8 @@ typedef struct PgperfInfo
 	int64		texts_dropped;
 	int64		text_compactions;
 	uint32		current_window;
+	int			windows;
+	int64		windows_dropped;
 	uint32		text_size;
 	uint32		text_used;
 	uint32		text_live;
@@ -223,6 +226,8 @@ extern int64 PgperfReset(Oid userid, Oid dbid, uint64 queryid,
 /* Text area, for persist.c; exclusive lock held (store.c). */
 extern bool PgperfTextStore(const char *data, uint32 len, PgperfTextRef *ref);
 extern void PgperfLinkEntry(PgperfStatEntry *entry);
+extern void PgperfDropUnreferencedPlans(void);
+extern void PgperfRemoveWindowEntries(uint32 window_id);
 
 /* Dump and load across a clean restart (persist.c). */
 extern void PgperfLoadDump(void);

@@ -20,10 +20,12 @@
 #include "utils/timestamp.h"
 
 #include "store.h"
+#include "windows.h"
 
 #define STATEMENTS_COLS		43
 #define PLANS_COLS			12
-#define INFO_COLS			12
+#define INFO_COLS			14
+#define WINDOWS_COLS		6
 
 #define NO_PRIVILEGE_TEXT	"<insufficient privilege>"
 
@@ -31,6 +33,8 @@ PG_FUNCTION_INFO_V1(pgperf_get_statements);
 PG_FUNCTION_INFO_V1(pgperf_get_plans);
 PG_FUNCTION_INFO_V1(pgperf_get_info);
 PG_FUNCTION_INFO_V1(pgperf_reset);
+PG_FUNCTION_INFO_V1(pgperf_mark);
+PG_FUNCTION_INFO_V1(pgperf_get_windows);
 
 /* Raises an error if argument 'n' ('name') is NULL. */
 static void
@@ -386,6 +390,8 @@ pgperf_get_info(PG_FUNCTION_ARGS)
 	values[i++] = Int64GetDatum(info.queries);
 	values[i++] = Int64GetDatum(info.evictions);
 	values[i++] = UInt32GetDatum(info.current_window);
+	values[i++] = Int32GetDatum(info.windows);
+	values[i++] = Int64GetDatum(info.windows_dropped);
 	values[i++] = Int64GetDatum(info.text_size);
 	values[i++] = Int64GetDatum(info.text_used);
 	values[i++] = Int64GetDatum(info.text_live);
@@ -415,4 +421,69 @@ pgperf_reset(PG_FUNCTION_ARGS)
 
 	PgperfReset(userid, dbid, (uint64) queryid, now);
 	PG_RETURN_TIMESTAMPTZ(now);
+}
+
+Datum
+pgperf_mark(PG_FUNCTION_ARGS)
+{
+	char	   *label = NULL;
+	uint32		id;
+
+	if (!PG_ARGISNULL(0))
+	{
+		label = text_to_cstring(PG_GETARG_TEXT_PP(0));
+		if (label[0] == '\0')
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("a window label must not be empty"),
+					 errhint("Pass NULL for a window without a label.")));
+		if (strlen(label) >= PGPERF_LABEL_MAX)
+			ereport(ERROR,
+					(errcode(ERRCODE_STRING_DATA_RIGHT_TRUNCATION),
+					 errmsg("a window label must be shorter than %d bytes", PGPERF_LABEL_MAX)));
+	}
+	PgperfRequireShmem();
+
+	LWLockAcquire(pgperf_shared->lock, LW_EXCLUSIVE);
+	id = PgperfOpenWindowLocked(PGPERF_WINDOW_MANUAL, label, NULL, GetCurrentTimestamp());
+	LWLockRelease(pgperf_shared->lock);
+	PG_RETURN_INT32((int32) id);
+}
+
+Datum
+pgperf_get_windows(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	PgperfWindow *copy;
+	int			n;
+
+	PgperfRequireShmem();
+	InitMaterializedSRF(fcinfo, 0);
+
+	LWLockAcquire(pgperf_shared->lock, LW_SHARED);
+	n = pgperf_windows->count;
+	copy = palloc(sizeof(PgperfWindow) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+		copy[i] = pgperf_windows->ring[(pgperf_windows->head + i) % pgperf_windows->capacity];
+	LWLockRelease(pgperf_shared->lock);
+
+	for (int k = 0; k < n; k++)
+	{
+		Datum		values[WINDOWS_COLS];
+		bool		nulls[WINDOWS_COLS];
+		PgperfWindow *w = &copy[k];
+
+		memset(nulls, 0, sizeof(nulls));
+		values[0] = Int32GetDatum((int32) w->id);
+		values[1] = CStringGetTextDatum(w->label);
+		nulls[1] = (w->label[0] == '\0');
+		values[2] = TimestampTzGetDatum(w->started_at);
+		values[3] = TimestampTzGetDatum(w->ended_at);
+		nulls[3] = (w->ended_at == 0);
+		values[4] = CStringGetTextDatum(PgperfWindowReasonName(w->reason));
+		values[5] = CStringGetTextDatum(w->detail);
+		nulls[5] = (w->detail[0] == '\0');
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
 }

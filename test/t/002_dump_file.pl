@@ -111,18 +111,21 @@ my $real = slurp_file($dump);
 my $size = length($real);
 note "real dump: $size bytes";
 
-# Header layout (persist.c, DumpHeader, native order): eight uint32 (magic,
-# version, pg_major, stat_key_size, counters_size, plan_entry_size,
-# query_key_size, hist_bins), then int64 nqueries at 32, nplans at 40,
-# nentries at 48, evictions, texts_dropped, stats_since, uint32
-# current_window; 88 bytes.  Then the records, then the CRC-32C.
-my $header_size = 88;
+# Header layout (persist.c, DumpHeader, native order, x86-64): nine uint32
+# (magic, version, pg_major, stat_key_size, counters_size, plan_entry_size,
+# query_key_size, hist_bins, window_size), int32 nwindows at 36, uint32
+# next_window_id at 40, int64 windows_dropped at 48, written_at at 56,
+# nqueries at 64, nplans at 72, nentries at 80, evictions, texts_dropped,
+# stats_since; 112 bytes.  Then the windows (nwindows x window_size), the
+# records, and the CRC-32C.
+my $header_size = 112;
 my ($magic, $version, $pg_major, $stat_key_size, $counters_size,
-	$plan_entry_size, $query_key_size)
-  = unpack('L7', $real);
-my ($nqueries, $nplans, $nent) = unpack("x32 q3", $real);
+	$plan_entry_size, $query_key_size, $hist_bins, $window_size, $nwindows)
+  = unpack('L9 l', $real);
+my ($nqueries, $nplans, $nent) = unpack("x64 q3", $real);
 is(sprintf('%08x', $magic), '50475046', 'real dump: magic "PGPF"');
-is($version,  1,         'real dump: version 1');
+is($version,  2,         'real dump: version 2');
+cmp_ok($nwindows, '>=', 1, 'real dump: has windows');
 is($pg_major, 1500,      'real dump: PG_VERSION_NUM / 100 = 1500');
 is($nent,     $nentries, 'real dump: entry count');
 is( unpack('L', substr($real, $size - 4)),
@@ -136,9 +139,9 @@ cmp_ok($nplans,   '>=', 1, 'real dump: has plan records');
 # uint32 len, then len bytes; a plan record is a PgperfPlanEntry, then its
 # blob.  In PgperfPlanEntry, blob.len is at 60 and plan_len, sample_len,
 # params_len at 64, 68, 72 (x86-64); checked below on the real dump.
-my $query0 = $header_size;
+my $query0 = $header_size + $nwindows * $window_size;
 my $qlen_off = $query0 + $query_key_size + 4;
-my $plan0 = $header_size;
+my $plan0 = $query0;
 for (1 .. $nqueries)
 {
 	my $len = unpack('L', substr($real, $plan0 + $query_key_size + 4, 4));
@@ -267,12 +270,12 @@ try_dump('(d2) other magic, valid CRC',
 # checksum is verified before the header is looked at, so it is the checksum
 # check that fires, not the version check.
 try_dump('(e) wrong version, stale CRC',
-	patch($real, 4, 'L', 2),
+	patch($real, 4, 'L', 99),
 	'its checksum does not match');
 
 # (e') the same with the CRC recomputed: now the version check fires
 try_dump('(e2) wrong version, valid CRC',
-	fix_crc(patch($real, 4, 'L', 2)),
+	fix_crc(patch($real, 4, 'L', 99)),
 	'it was written by another version of pgperf');
 
 # (f) an empty file
@@ -286,15 +289,18 @@ try_dump('(h) other counters layout',
 	fix_crc(patch($real, 16, 'L', $counters_size + 8)),
 	'it was written by a build with another layout');
 try_dump('(i) negative record count',
-	fix_crc(patch($real, 32, 'q', -1)),
+	fix_crc(patch($real, 64, 'q', -1)),
 	'its record counts are invalid');
+try_dump('(i2) more windows than present',
+	fix_crc(patch($real, 36, 'l', 1000000)),
+	'it ends inside the windows');
 
 # Record checks: counts and lengths that do not match the contents.
 try_dump('(j) one entry more than present',
-	fix_crc(patch($real, 48, 'q', $nent + 1)),
+	fix_crc(patch($real, 80, 'q', $nent + 1)),
 	'it ends inside a statistics entry');
 try_dump('(k) one entry less than present',
-	fix_crc(patch($real, 48, 'q', $nent - 1)),
+	fix_crc(patch($real, 80, 'q', $nent - 1)),
 	'it has trailing bytes');
 try_dump('(l) huge query text length',
 	fix_crc(patch($real, $qlen_off, 'L', 0x7FFFFFFF)),

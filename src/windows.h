@@ -1,0 +1,72 @@
+/*
+ * windows.h
+ *		Windows: the spans of time statistics are split into (windows.c).
+ */
+#ifndef PGPERF_WINDOWS_H
+#define PGPERF_WINDOWS_H
+
+#include "postgres.h"
+
+#include "datatype/timestamp.h"
+#include "nodes/plannodes.h"
+
+#define PGPERF_LABEL_MAX	64		/* bytes, with the terminating NUL */
+#define PGPERF_DETAIL_MAX	512
+
+/* Why a window was opened (pgperf.windows.reason) */
+#define PGPERF_WINDOW_START		's'		/* pgperf started */
+#define PGPERF_WINDOW_MANUAL	'm'		/* pgperf.mark() */
+#define PGPERF_WINDOW_DDL		'd'		/* index or statistics DDL committed */
+#define PGPERF_WINDOW_RESET		'r'		/* pgperf.reset() */
+
+typedef struct PgperfWindow
+{
+	uint32		id;
+	char		reason;
+	TimestampTz started_at;
+	TimestampTz ended_at;		/* 0 while open */
+	char		label[PGPERF_LABEL_MAX];
+	char		detail[PGPERF_DETAIL_MAX];
+} PgperfWindow;
+
+/* The ring of windows kept, oldest first; under pgperf_shared->lock. */
+typedef struct PgperfWindows
+{
+	int			capacity;
+	int			count;
+	int			head;			/* slot of the oldest window */
+	uint32		next_id;
+	int64		dropped;		/* windows dropped to make room */
+	PgperfWindow ring[FLEXIBLE_ARRAY_MEMBER];
+} PgperfWindows;
+
+extern int	pgperf_max_windows;
+extern bool pgperf_ddl_windows;
+extern PgperfWindows *pgperf_windows;
+
+extern Size PgperfWindowsShmemSize(void);
+extern void PgperfWindowsShmemInit(void);
+
+/* Lock held (or postmaster start-up): opens a window, closing the current one. */
+extern uint32 PgperfOpenWindowLocked(char reason, const char *label,
+									 const char *detail, TimestampTz now);
+/* Lock held: forgets every window (full reset). */
+extern void PgperfClearWindowsLocked(void);
+
+/* Returns the name of a reason code, as pgperf.windows shows it. */
+extern const char *PgperfWindowReasonName(char reason);
+/* Returns a copy of window 'id'; false if pgperf does not keep it. */
+extern bool PgperfGetWindow(uint32 id, PgperfWindow *out);
+/* Returns the id of the latest window labelled 'label', or 0. */
+extern uint32 PgperfWindowByLabel(const char *label);
+/* Returns the id of the window just before 'id', or 0. */
+extern uint32 PgperfWindowBefore(uint32 id);
+/* Returns the window an execution noted as 'id' belongs to now. */
+extern uint32 PgperfLiveWindow(uint32 id);
+
+/* Notes a committed-to-be DDL statement; the window opens at commit. */
+extern void PgperfNoteDDL(PlannedStmt *pstmt, const char *queryString);
+/* Registers the transaction callbacks (once per backend). */
+extern void PgperfRegisterWindowCallbacks(void);
+
+#endif							/* PGPERF_WINDOWS_H */
