@@ -33,12 +33,12 @@ fi
 
 if [ "$what" = all ] || [ "$what" = server ]; then
   echo "== pg_regress, isolation and TAP tests"
-  rm -rf "$here/results" "$here/output_iso" "$here/tmp_check" "$here/regression.diffs"
+  rm -rf "$here/results" "$here/output_iso" "$here/tmp_check" "$here/tmp_check_iso" "$here/regression.diffs"
   if [ "$(id -u)" -eq 0 ]; then
     work=$(mktemp -d /tmp/pgperf-test.XXXXXX)
     trap 'rm -rf "$work"' EXIT
     # the tree, without earlier results, owned by the user that runs servers
-    tar -C "$here" --exclude=.git --exclude=./tmp_check --exclude=./results \
+    tar -C "$here" --exclude=.git --exclude=./tmp_check --exclude=./tmp_check_iso --exclude=./results \
         --exclude=./output_iso -cf - . | tar -C "$work" -xf -
     chown -R postgres "$work"
     run=(runuser -u postgres --)
