@@ -65,7 +65,32 @@ typedef struct PgperfExec
 	MemoryContextCallback cb;
 } PgperfExec;
 
+/* An execution's state and its total-time instrument, in one allocation. */
+typedef struct PgperfExecInstr
+{
+	PgperfExec	ex;
+	Instrumentation instr;
+} PgperfExecInstr;
+
 static PgperfExec *open_execs = NULL;
+
+/*
+ * Statements known to have a query record, so that parse analysis need not
+ * look in shared memory each time (simple protocol: every execution parses).
+ * Valid while query_generation, bumped whenever a query record goes, is the
+ * one read when it was filled.
+ */
+#define KNOWN_SLOTS		1024	/* a power of two */
+
+typedef struct KnownQuery
+{
+	uint64		queryid;		/* 0: empty */
+	Oid			userid;
+} KnownQuery;
+
+static KnownQuery known_queries[KNOWN_SLOTS];
+static int	known_used = 0;
+static uint64 known_generation = 0;
 
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
 static ExecutorRun_hook_type prev_ExecutorRun = NULL;
@@ -120,13 +145,18 @@ pgperf_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		(eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0)
 	{
 		MemoryContext cxt = queryDesc->estate->es_query_cxt;
-		MemoryContext old = MemoryContextSwitchTo(cxt);
 		PgperfExec *ex;
 
 		if (queryDesc->totaltime == NULL)
-			queryDesc->totaltime = InstrAlloc(1, INSTRUMENT_ALL, false);
+		{
+			PgperfExecInstr *both = MemoryContextAlloc(cxt, sizeof(PgperfExecInstr));
 
-		ex = palloc(sizeof(PgperfExec));
+			InstrInit(&both->instr, INSTRUMENT_ALL);
+			queryDesc->totaltime = &both->instr;
+			ex = &both->ex;
+		}
+		else
+			ex = MemoryContextAlloc(cxt, sizeof(PgperfExec));
 		ex->qd = queryDesc;
 		ex->window_id = pg_atomic_read_u32(&pgperf_shared->current_window);
 		ex->rows = 0;
@@ -135,7 +165,6 @@ pgperf_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		MemoryContextRegisterResetCallback(cxt, &ex->cb);
 		ex->next = open_execs;
 		open_execs = ex;
-		MemoryContextSwitchTo(old);
 	}
 }
 
@@ -258,8 +287,12 @@ pgperf_planner(Query *parse, const char *query_string, int cursorOptions,
 		parse->queryId == UINT64CONST(0) || query_string == NULL)
 	{
 		if (prev_planner)
-			return prev_planner(parse, query_string, cursorOptions, boundParams);
-		return standard_planner(parse, query_string, cursorOptions, boundParams);
+			result = prev_planner(parse, query_string, cursorOptions, boundParams);
+		else
+			result = standard_planner(parse, query_string, cursorOptions, boundParams);
+		/* a new plan, perhaps at a recycled address: it will be walked */
+		PgperfForgetPlan(result);
+		return result;
 	}
 
 	INSTR_TIME_SET_CURRENT(start);
@@ -279,6 +312,7 @@ pgperf_planner(Query *parse, const char *query_string, int cursorOptions,
 	INSTR_TIME_SET_CURRENT(duration);
 	INSTR_TIME_SUBTRACT(duration, start);
 
+	PgperfForgetPlan(result);
 	memset(&key, 0, sizeof(key));
 	key.queryid = parse->queryId;
 	key.planid = PgperfPlanId(result);
@@ -289,6 +323,40 @@ pgperf_planner(Query *parse, const char *query_string, int cursorOptions,
 	PgperfStorePlanning(&key, INSTR_TIME_GET_MILLISEC(duration));
 
 	return result;
+}
+
+/* Returns the slot of (queryid, userid) in the known-query cache. */
+static inline KnownQuery *
+known_slot(uint64 queryid, Oid userid)
+{
+	uint32		i = (uint32) ((queryid ^ userid) * UINT64CONST(0x9e3779b97f4a7c15) >> 54) &
+		(KNOWN_SLOTS - 1);
+
+	while (known_queries[i].queryid != 0 &&
+		   (known_queries[i].queryid != queryid || known_queries[i].userid != userid))
+		i = (i + 1) & (KNOWN_SLOTS - 1);
+	return &known_queries[i];
+}
+
+/* Remembers that (queryid, userid) has a query record, as of 'generation'. */
+static void
+remember_query(uint64 queryid, Oid userid, uint64 generation)
+{
+	KnownQuery *k;
+
+	if (generation != known_generation || known_used >= KNOWN_SLOTS * 3 / 4)
+	{
+		memset(known_queries, 0, sizeof(known_queries));
+		known_used = 0;
+		known_generation = generation;
+	}
+	k = known_slot(queryid, userid);
+	if (k->queryid == 0)
+	{
+		k->queryid = queryid;
+		k->userid = userid;
+		known_used++;
+	}
 }
 
 /*
@@ -304,19 +372,27 @@ store_normalized_text(uint64 queryid, const char *source, int location, int len,
 	const char *text;
 	char	   *norm;
 	int			norm_len;
+	uint64		generation = pg_atomic_read_u64(&pgperf_shared->query_generation);
 
 	memset(&key, 0, sizeof(key));
 	key.queryid = queryid;
 	key.userid = GetUserId();
 	key.dbid = MyDatabaseId;
-	if (PgperfQueryKnown(&key))
+	if (generation == known_generation &&
+		known_slot(queryid, key.userid)->queryid != 0)
 		return;
+	if (PgperfQueryKnown(&key))
+	{
+		remember_query(queryid, key.userid, generation);
+		return;
+	}
 
 	text = CleanQuerytext(source, &location, &len);
 	norm = PgperfNormalizeQuery(text, len, location, jstate,
 								pgperf_max_text_length, &norm_len);
 	PgperfStoreQueryText(&key, norm, norm_len);
 	pfree(norm);
+	remember_query(queryid, key.userid, generation);
 }
 
 /*
@@ -353,15 +429,14 @@ identify_cursor_query(PlannedStmt *pstmt, const char *queryString,
 	return pstmt;
 }
 
-/* Runs a utility command, one nesting level down if 'nests'. */
+/* Runs a utility command one nesting level down. */
 static void
-run_utility(bool nests, PlannedStmt *pstmt, const char *queryString,
+run_utility(PlannedStmt *pstmt, const char *queryString,
 			bool readOnlyTree, ProcessUtilityContext context,
 			ParamListInfo params, QueryEnvironment *queryEnv,
 			DestReceiver *dest, QueryCompletion *qc)
 {
-	if (nests)
-		nesting_level++;
+	nesting_level++;
 	PG_TRY();
 	{
 		if (prev_ProcessUtility)
@@ -373,8 +448,7 @@ run_utility(bool nests, PlannedStmt *pstmt, const char *queryString,
 	}
 	PG_FINALLY();
 	{
-		if (nests)
-			nesting_level--;
+		nesting_level--;
 	}
 	PG_END_TRY();
 }
@@ -402,8 +476,18 @@ pgperf_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	if (IsA(parsetree, DeclareCursorStmt) && pgperf_enabled(nesting_level))
 		pstmt = identify_cursor_query(pstmt, queryString, &readOnlyTree);
 
-	run_utility(nests, pstmt, queryString, readOnlyTree, context, params,
-				queryEnv, dest, qc);
+	if (!nests)
+	{
+		if (prev_ProcessUtility)
+			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+		else
+			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+									params, queryEnv, dest, qc);
+		return;
+	}
+	run_utility(pstmt, queryString, readOnlyTree, context, params, queryEnv,
+				dest, qc);
 	/* index or statistics DDL that completed opens a window at commit */
 	PgperfNoteDDL(pstmt, queryString);
 }

@@ -19,8 +19,9 @@
  *
  * Names are looked up once per backend and cached by OID; relcache and
  * syscache invalidations drop cached names, so a rename is seen at once.
- * The walk runs on every execution: it is a switch and a few hash updates per
- * node, plus one local hash probe per relation or index.
+ * The walk is a switch and a few multiply-xor steps per node, plus a probe
+ * of the name cache per relation or index.  A plan executed again (a cached
+ * plan) is not walked again: its planid is kept by PlannedStmt address.
  */
 #include "postgres.h"
 
@@ -32,7 +33,6 @@
 #include "nodes/plannodes.h"
 #include "nodes/primnodes.h"
 #include "parser/parsetree.h"
-#include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -41,22 +41,47 @@
 #include "core/fp.h"
 #include "planid.h"
 
-/* A cached name fingerprint; kind is 'r' (relation) or 'f' (function). */
-typedef struct NameKey
+/*
+ * Name fingerprints, cached per backend: an open-addressing table keyed by
+ * (kind, OID), kind 'r' (relation or index) or 'f' (function).  Any relcache
+ * or relevant syscache invalidation empties it (they are rare next to
+ * executions, and a refill costs two syscache lookups per name).
+ */
+#define NAME_SLOTS		1024	/* a power of two */
+#define NAME_MAX_USED	(NAME_SLOTS * 3 / 4)
+
+typedef struct NameSlot
 {
-	Oid			oid;
+	Oid			oid;			/* InvalidOid: empty */
 	char		kind;
-} NameKey;
-
-typedef struct NameEntry
-{
-	NameKey		key;
 	uint64		hash;
-} NameEntry;
+} NameSlot;
 
-static HTAB *name_cache = NULL;
-static uint64 name_cache_generation = 0;
+static NameSlot name_slots[NAME_SLOTS];
+static int	name_used = 0;
+static uint64 name_generation = 0;
 static bool callbacks_registered = false;
+
+/*
+ * The planid of recently executed plans, by PlannedStmt address: a cached
+ * plan (prepared statement, PL/pgSQL) is executed many times and walked once.
+ * A slot is trusted only if the plan tree, query id and estimated cost match
+ * too, and the planner hook clears the slot of every plan it makes, so a new
+ * plan at a recycled address is always walked.
+ */
+#define PLAN_SLOTS		256		/* a power of two */
+
+typedef struct PlanSlot
+{
+	const PlannedStmt *stmt;
+	const Plan *tree;
+	uint64		queryid;
+	double		cost;
+	uint64		generation;		/* name_generation when computed */
+	uint64		planid;
+} PlanSlot;
+
+static PlanSlot plan_slots[PLAN_SLOTS];
 
 typedef struct PlanWalk
 {
@@ -66,36 +91,32 @@ typedef struct PlanWalk
 
 static void walk_plan(PlanWalk *w, Plan *plan);
 
-/* Drops the whole name cache. */
+/* Empties the name cache, and with it every cached planid. */
 static void
 name_cache_flush(Datum arg, int cacheid, uint32 hashvalue)
 {
-	if (name_cache != NULL)
-	{
-		hash_destroy(name_cache);
-		name_cache = NULL;
-	}
-	name_cache_generation++;
+	memset(name_slots, 0, sizeof(name_slots));
+	name_used = 0;
+	name_generation++;
 }
 
-/* Drops a relation's cached name (all of them for InvalidOid). */
+/* Empties the name cache on any relcache invalidation. */
 static void
 name_cache_rel_inval(Datum arg, Oid relid)
 {
-	NameKey		key;
+	name_cache_flush(arg, 0, 0);
+}
 
-	if (relid == InvalidOid)
-	{
-		name_cache_flush(arg, 0, 0);
-		return;
-	}
-	name_cache_generation++;
-	if (name_cache == NULL)
-		return;
-	memset(&key, 0, sizeof(key));
-	key.oid = relid;
-	key.kind = 'r';
-	hash_search(name_cache, &key, HASH_REMOVE, NULL);
+/* Returns the name slot of (oid, kind): its entry, or the empty slot for it. */
+static inline NameSlot *
+name_slot(Oid oid, char kind)
+{
+	uint32		i = (uint32) ((oid * UINT64CONST(0x9e3779b97f4a7c15)) >> 54) & (NAME_SLOTS - 1);
+
+	while (name_slots[i].oid != InvalidOid &&
+		   (name_slots[i].oid != oid || name_slots[i].kind != kind))
+		i = (i + 1) & (NAME_SLOTS - 1);
+	return &name_slots[i];
 }
 
 /* Returns the fingerprint of a schema name, "pg_temp" for any temp schema. */
@@ -158,20 +179,12 @@ compute_name_hash(Oid oid, char kind)
 static uint64
 name_hash(Oid oid, char kind)
 {
-	NameKey		key;
-	NameEntry  *e;
+	NameSlot   *slot = name_slot(oid, kind);
 	uint64		h;
 	uint64		generation;
 
-	memset(&key, 0, sizeof(key));
-	key.oid = oid;
-	key.kind = kind;
-	if (name_cache != NULL)
-	{
-		e = hash_search(name_cache, &key, HASH_FIND, NULL);
-		if (e != NULL)
-			return e->hash;
-	}
+	if (slot->oid != InvalidOid)
+		return slot->hash;
 
 	if (!callbacks_registered)
 	{
@@ -182,24 +195,18 @@ name_hash(Oid oid, char kind)
 	}
 
 	/* catalog lookups can run invalidation callbacks: no pointer held across */
-	generation = name_cache_generation;
+	generation = name_generation;
 	h = compute_name_hash(oid, kind);
-	if (generation != name_cache_generation)
+	if (generation != name_generation || !OidIsValid(oid))
 		return h;				/* something changed meanwhile: do not cache */
 
-	if (name_cache == NULL)
-	{
-		HASHCTL		info;
-
-		memset(&info, 0, sizeof(info));
-		info.keysize = sizeof(NameKey);
-		info.entrysize = sizeof(NameEntry);
-		info.hcxt = TopMemoryContext;
-		name_cache = hash_create("pgperf names", 256, &info,
-								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	}
-	e = hash_search(name_cache, &key, HASH_ENTER, NULL);
-	e->hash = h;
+	if (name_used >= NAME_MAX_USED)
+		name_cache_flush((Datum) 0, 0, 0);
+	slot = name_slot(oid, kind);
+	slot->oid = oid;
+	slot->kind = kind;
+	slot->hash = h;
+	name_used++;
 	return h;
 }
 
@@ -494,8 +501,16 @@ walk_plan(PlanWalk *w, Plan *plan)
 	walk_plan(w, plan->righttree);
 }
 
-uint64
-PgperfPlanId(PlannedStmt *stmt)
+/* Returns the plan-id cache slot of a PlannedStmt address. */
+static inline PlanSlot *
+plan_slot(const PlannedStmt *stmt)
+{
+	return &plan_slots[((uintptr_t) stmt >> 4) & (PLAN_SLOTS - 1)];
+}
+
+/* Walks a plan: the fingerprint proper. */
+static uint64
+compute_planid(PlannedStmt *stmt)
 {
 	PlanWalk	w;
 	ListCell   *lc;
@@ -509,4 +524,38 @@ PgperfPlanId(PlannedStmt *stmt)
 	foreach(lc, stmt->subplans)
 		walk_plan(&w, (Plan *) lfirst(lc));
 	return fp_finish(&w.fp);
+}
+
+uint64
+PgperfPlanId(PlannedStmt *stmt)
+{
+	PlanSlot   *slot = plan_slot(stmt);
+	uint64		generation = name_generation;
+	uint64		planid;
+
+	if (slot->stmt == stmt && slot->tree == stmt->planTree &&
+		slot->queryid == stmt->queryId && slot->generation == generation &&
+		stmt->planTree != NULL && slot->cost == stmt->planTree->total_cost)
+		return slot->planid;
+
+	planid = compute_planid(stmt);
+	if (generation == name_generation && stmt->planTree != NULL)
+	{
+		slot->stmt = stmt;
+		slot->tree = stmt->planTree;
+		slot->queryid = stmt->queryId;
+		slot->cost = stmt->planTree->total_cost;
+		slot->generation = generation;
+		slot->planid = planid;
+	}
+	return planid;
+}
+
+void
+PgperfForgetPlan(const PlannedStmt *stmt)
+{
+	PlanSlot   *slot = plan_slot(stmt);
+
+	if (slot->stmt == stmt)
+		slot->stmt = NULL;
 }

@@ -92,6 +92,23 @@ query_key_of(const PgperfStatKey *key, PgperfQueryKey *qk)
 	qk->dbid = key->dbid;
 }
 
+/*
+ * Hashes a statistics key.  queryid and planid are already well mixed 64-bit
+ * values, so a few multiplies do (dynahash's byte hash costs more, on every
+ * execution).
+ */
+static uint32
+stat_key_hash(const void *key, Size keysize)
+{
+	const PgperfStatKey *k = (const PgperfStatKey *) key;
+	uint64		h = k->queryid ^ (k->planid * UINT64CONST(0x9e3779b97f4a7c15));
+
+	h ^= (((uint64) k->userid << 32) | k->dbid) * UINT64CONST(0xbf58476d1ce4e5b9);
+	h ^= (((uint64) k->window_id << 1) | k->toplevel) * UINT64CONST(0x94d049bb133111eb);
+	h ^= h >> 29;
+	return (uint32) (h ^ (h >> 32));
+}
+
 /* Returns the size of the text area in bytes. */
 static uint32
 text_area_bytes(void)
@@ -143,8 +160,9 @@ PgperfShmemInit(void)
 	memset(&info, 0, sizeof(info));
 	info.keysize = sizeof(PgperfStatKey);
 	info.entrysize = sizeof(PgperfStatEntry);
+	info.hash = stat_key_hash;
 	pgperf_stat_hash = ShmemInitHash("pgperf statistics", pgperf_max, pgperf_max,
-									 &info, HASH_ELEM | HASH_BLOBS);
+									 &info, HASH_ELEM | HASH_FUNCTION);
 	info.keysize = sizeof(PgperfPlanKey);
 	info.entrysize = sizeof(PgperfPlanEntry);
 	pgperf_plan_hash = ShmemInitHash("pgperf plans", pgperf_max, pgperf_max,
@@ -368,7 +386,7 @@ void
 PgperfStoreCreate(const PgperfStatKey *origkey, const PgperfExecDelta *d,
 				  const PgperfPlanTexts *plan, const char *query, int query_len)
 {
-	PgperfStatKey keybuf = *origkey;
+	PgperfStatKey keybuf;
 	const PgperfStatKey *key = &keybuf;
 	PgperfStatEntry *e;
 	PgperfPlanEntry *pr;
@@ -378,6 +396,8 @@ PgperfStoreCreate(const PgperfStatKey *origkey, const PgperfExecDelta *d,
 	TimestampTz when = d->when;
 	int			bin = hist_bin(d->exec_ms * 1000.0);
 
+	/* a copy with its padding (keys are compared as bytes) */
+	memcpy(&keybuf, origkey, sizeof(keybuf));
 	plan_key_of(key, &pk);
 	query_key_of(key, &qk);
 
@@ -428,10 +448,11 @@ PgperfStoreCreate(const PgperfStatKey *origkey, const PgperfExecDelta *d,
 void
 PgperfStorePlanning(const PgperfStatKey *origkey, double plan_ms)
 {
-	PgperfStatKey keybuf = *origkey;
+	PgperfStatKey keybuf;
 	const PgperfStatKey *key = &keybuf;
 	PgperfStatEntry *e;
 
+	memcpy(&keybuf, origkey, sizeof(keybuf));
 	LWLockAcquire(pgperf_shared->lock, LW_SHARED);
 	e = hash_search(pgperf_stat_hash, key, HASH_FIND, NULL);
 	if (e == NULL)

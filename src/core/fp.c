@@ -14,7 +14,6 @@
 #include <string.h>
 
 #define FP_SEED		UINT64_C(0x6a09e667f3bcc908)	/* frac(sqrt(2)) */
-#define FP_STEP		UINT64_C(0x9e3779b97f4a7c15)	/* 2^64 / golden ratio */
 
 /* Returns x with every input bit spread over every output bit. */
 static inline uint64_t
@@ -33,13 +32,6 @@ fp_init(fp_t *fp)
 {
 	fp->h = FP_SEED;
 	fp->n = 0;
-}
-
-void
-fp_add_u64(fp_t *fp, uint64_t v)
-{
-	fp->n++;
-	fp->h = fp_mix((fp->h + v) * FP_STEP + fp->n);
 }
 
 void
@@ -72,9 +64,9 @@ fp_add_bytes(fp_t *fp, const void *data, size_t len)
 uint64_t
 fp_finish(const fp_t *fp)
 {
-	uint64_t	h = fp_mix(fp->h ^ (fp->n * FP_STEP));
+	uint64_t	h = fp_mix(fp->h ^ (fp->n * FP_MUL));
 
-	return h != 0 ? h : FP_STEP;
+	return h != 0 ? h : FP_MUL;
 }
 
 uint64_t

@@ -21,11 +21,24 @@ typedef struct fp_t
 	uint64_t	n;				/* number of inputs fed so far */
 } fp_t;
 
+#define FP_MUL		UINT64_C(0x9e3779b97f4a7c15)	/* 2^64 / golden ratio */
+
 /* Starts an empty fingerprint. */
 extern void fp_init(fp_t *fp);
 
-/* Feeds one 64-bit word. */
-extern void fp_add_u64(fp_t *fp, uint64_t v);
+/*
+ * Feeds one 64-bit word.  Inline and cheap (it runs a few times per plan node
+ * on every execution): the state becomes a bijection of (state xor word), so
+ * changing any one word anywhere changes the result; fp_finish mixes fully.
+ */
+static inline void
+fp_add_u64(fp_t *fp, uint64_t v)
+{
+	uint64_t	h = (fp->h ^ v) * FP_MUL;
+
+	fp->h = h ^ (h >> 29);
+	fp->n++;
+}
 
 /* Feeds a byte string (its length is part of the input). */
 extern void fp_add_bytes(fp_t *fp, const void *data, size_t len);
