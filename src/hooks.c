@@ -234,8 +234,8 @@ record_execution(QueryDesc *qd, PgperfExec *ex)
 
 	d.exec_ms = instr->total * 1000.0;
 	d.rows = ex->rows;
-	d.bufusage = instr->bufusage;
-	d.walusage = instr->walusage;
+	d.bufusage = &instr->bufusage;
+	d.walusage = &instr->walusage;
 	d.when = GetCurrentStatementStartTimestamp();
 
 	if (PgperfStoreExec(&key, &d))

@@ -19,8 +19,8 @@
  *
  * Names are looked up once per backend and cached by OID; relcache and
  * syscache invalidations drop cached names, so a rename is seen at once.
- * The walk is a switch and a few multiply-xor steps per node, plus a probe
- * of the name cache per relation or index.  A plan executed again (a cached
+ * The walk feeds one word per node (its type, flags and small fields packed
+ * together) and one per relation or index name (a probe of the name cache).  A plan executed again (a cached
  * plan) is not walked again: its planid is kept by PlannedStmt address.
  */
 #include "postgres.h"
@@ -243,7 +243,29 @@ walk_list(PlanWalk *w, List *plans)
 
 	fp_add_u64(&w->fp, list_length(plans));
 	foreach(lc, plans)
-		walk_plan(w, (Plan *) lfirst(lc));
+	{
+		if (lfirst(lc))
+			walk_plan(w, (Plan *) lfirst(lc));
+		else
+			fp_add_u64(&w->fp, 0);
+	}
+}
+
+/*
+ * One word per node: its code (bits 0-7), parallel-awareness (8), whether it
+ * has a left and a right child (9, 10), its number of init-plans (11-15),
+ * and up to three small fields of its own (16-31, 32-47, 48-63).  Names and
+ * lists of children follow as words of their own.
+ */
+static inline uint64
+node_word(int code, const Plan *plan, uint64 a, uint64 b, uint64 c)
+{
+	return (uint64) code |
+		((uint64) (plan->parallel_aware != 0) << 8) |
+		((uint64) (plan->lefttree != NULL) << 9) |
+		((uint64) (plan->righttree != NULL) << 10) |
+		((uint64) Min(list_length(plan->initPlan), 31) << 11) |
+		((a & 0xFFFF) << 16) | ((b & 0xFFFF) << 32) | ((c & 0xFFFF) << 48);
 }
 
 /* Feeds one plan node, then its init-plans and children, recursively. */
@@ -253,116 +275,103 @@ walk_plan(PlanWalk *w, Plan *plan)
 	fp_t	   *fp = &w->fp;
 	ListCell   *lc;
 
-	if (plan == NULL)
-	{
-		fp_add_u64(fp, 0);
-		return;
-	}
-
 	switch (nodeTag(plan))
 	{
 		case T_Result:
-			fp_add_u64(fp, 1);
-			fp_add_u64(fp, ((Result *) plan)->resconstantqual != NULL);
+			fp_add_u64(fp, node_word(1, plan, ((Result *) plan)->resconstantqual != NULL, 0, 0));
 			break;
 		case T_ProjectSet:
-			fp_add_u64(fp, 2);
+			fp_add_u64(fp, node_word(2, plan, 0, 0, 0));
 			break;
 		case T_ModifyTable:
 			{
 				ModifyTable *mt = (ModifyTable *) plan;
 
-				fp_add_u64(fp, 3);
-				fp_add_u64(fp, mt->operation);
-				fp_add_u64(fp, mt->onConflictAction);
-				fp_add_u64(fp, list_length(mt->resultRelations));
+				fp_add_u64(fp, node_word(3, plan, mt->operation, mt->onConflictAction,
+										 list_length(mt->resultRelations)));
 				foreach(lc, mt->resultRelations)
 					add_rel(w, lfirst_int(lc));
 				break;
 			}
 		case T_Append:
-			fp_add_u64(fp, 4);
+			fp_add_u64(fp, node_word(4, plan, 0, 0, 0));
 			walk_list(w, ((Append *) plan)->appendplans);
 			break;
 		case T_MergeAppend:
-			fp_add_u64(fp, 5);
-			fp_add_u64(fp, ((MergeAppend *) plan)->numCols);
+			fp_add_u64(fp, node_word(5, plan, ((MergeAppend *) plan)->numCols, 0, 0));
 			walk_list(w, ((MergeAppend *) plan)->mergeplans);
 			break;
 		case T_RecursiveUnion:
-			fp_add_u64(fp, 6);
+			fp_add_u64(fp, node_word(6, plan, 0, 0, 0));
 			break;
 		case T_BitmapAnd:
-			fp_add_u64(fp, 7);
+			fp_add_u64(fp, node_word(7, plan, 0, 0, 0));
 			walk_list(w, ((BitmapAnd *) plan)->bitmapplans);
 			break;
 		case T_BitmapOr:
-			fp_add_u64(fp, 8);
+			fp_add_u64(fp, node_word(8, plan, 0, 0, 0));
 			walk_list(w, ((BitmapOr *) plan)->bitmapplans);
 			break;
 		case T_SeqScan:
-			fp_add_u64(fp, 9);
+			fp_add_u64(fp, node_word(9, plan, 0, 0, 0));
 			add_rel(w, ((Scan *) plan)->scanrelid);
 			break;
 		case T_SampleScan:
-			fp_add_u64(fp, 10);
+			fp_add_u64(fp, node_word(10, plan, 0, 0, 0));
 			add_rel(w, ((Scan *) plan)->scanrelid);
 			break;
 		case T_IndexScan:
 			{
 				IndexScan  *is = (IndexScan *) plan;
 
-				fp_add_u64(fp, 11);
-				add_rel(w, is->scan.scanrelid);
+				fp_add_u64(fp, node_word(11, plan, is->indexorderdir + 1,
+										 list_length(is->indexqual),
+										 list_length(is->indexorderby)));
+				/* the index names its table too */
 				add_index(w, is->indexid);
-				fp_add_u64(fp, (uint64) (is->indexorderdir + 1));
-				fp_add_u64(fp, list_length(is->indexqual));
-				fp_add_u64(fp, list_length(is->indexorderby));
 				break;
 			}
 		case T_IndexOnlyScan:
 			{
 				IndexOnlyScan *is = (IndexOnlyScan *) plan;
 
-				fp_add_u64(fp, 12);
-				add_rel(w, is->scan.scanrelid);
+				fp_add_u64(fp, node_word(12, plan, is->indexorderdir + 1,
+										 list_length(is->indexqual),
+										 list_length(is->indexorderby)));
+				/* the index names its table too */
 				add_index(w, is->indexid);
-				fp_add_u64(fp, (uint64) (is->indexorderdir + 1));
-				fp_add_u64(fp, list_length(is->indexqual));
-				fp_add_u64(fp, list_length(is->indexorderby));
 				break;
 			}
 		case T_BitmapIndexScan:
 			{
 				BitmapIndexScan *bis = (BitmapIndexScan *) plan;
 
-				fp_add_u64(fp, 13);
+				fp_add_u64(fp, node_word(13, plan, list_length(bis->indexqual), 0, 0));
 				add_index(w, bis->indexid);
-				fp_add_u64(fp, list_length(bis->indexqual));
 				break;
 			}
 		case T_BitmapHeapScan:
-			fp_add_u64(fp, 14);
+			fp_add_u64(fp, node_word(14, plan, 0, 0, 0));
 			add_rel(w, ((Scan *) plan)->scanrelid);
 			break;
 		case T_TidScan:
-			fp_add_u64(fp, 15);
+			fp_add_u64(fp, node_word(15, plan, 0, 0, 0));
 			add_rel(w, ((Scan *) plan)->scanrelid);
 			break;
 		case T_TidRangeScan:
-			fp_add_u64(fp, 16);
+			fp_add_u64(fp, node_word(16, plan, 0, 0, 0));
 			add_rel(w, ((Scan *) plan)->scanrelid);
 			break;
 		case T_SubqueryScan:
-			fp_add_u64(fp, 17);
-			walk_plan(w, ((SubqueryScan *) plan)->subplan);
+			fp_add_u64(fp, node_word(17, plan, ((SubqueryScan *) plan)->subplan != NULL, 0, 0));
+			if (((SubqueryScan *) plan)->subplan)
+				walk_plan(w, ((SubqueryScan *) plan)->subplan);
 			break;
 		case T_FunctionScan:
 			{
 				FunctionScan *fs = (FunctionScan *) plan;
 
-				fp_add_u64(fp, 18);
-				fp_add_u64(fp, list_length(fs->functions));
+				fp_add_u64(fp, node_word(18, plan, list_length(fs->functions), 0, 0));
 				foreach(lc, fs->functions)
 				{
 					RangeTblFunction *rtf = lfirst_node(RangeTblFunction, lc);
@@ -375,24 +384,23 @@ walk_plan(PlanWalk *w, Plan *plan)
 				break;
 			}
 		case T_ValuesScan:
-			fp_add_u64(fp, 19);
+			fp_add_u64(fp, node_word(19, plan, 0, 0, 0));
 			break;
 		case T_TableFuncScan:
-			fp_add_u64(fp, 20);
+			fp_add_u64(fp, node_word(20, plan, 0, 0, 0));
 			break;
 		case T_CteScan:
-			fp_add_u64(fp, 21);
-			fp_add_u64(fp, ((CteScan *) plan)->ctePlanId);
+			fp_add_u64(fp, node_word(21, plan, ((CteScan *) plan)->ctePlanId, 0, 0));
 			break;
 		case T_NamedTuplestoreScan:
-			fp_add_u64(fp, 22);
+			fp_add_u64(fp, node_word(22, plan, 0, 0, 0));
 			break;
 		case T_WorkTableScan:
-			fp_add_u64(fp, 23);
+			fp_add_u64(fp, node_word(23, plan, 0, 0, 0));
 			break;
 		case T_ForeignScan:
-			fp_add_u64(fp, 24);
-			fp_add_u64(fp, ((ForeignScan *) plan)->operation);
+			fp_add_u64(fp, node_word(24, plan, ((ForeignScan *) plan)->operation,
+									 ((Scan *) plan)->scanrelid > 0, 0));
 			if (((Scan *) plan)->scanrelid > 0)
 				add_rel(w, ((Scan *) plan)->scanrelid);
 			break;
@@ -400,7 +408,7 @@ walk_plan(PlanWalk *w, Plan *plan)
 			{
 				CustomScan *cs = (CustomScan *) plan;
 
-				fp_add_u64(fp, 25);
+				fp_add_u64(fp, node_word(25, plan, cs->scan.scanrelid > 0, 0, 0));
 				if (cs->methods && cs->methods->CustomName)
 					fp_add_bytes(fp, cs->methods->CustomName,
 								 strlen(cs->methods->CustomName));
@@ -410,95 +418,82 @@ walk_plan(PlanWalk *w, Plan *plan)
 				break;
 			}
 		case T_NestLoop:
-			fp_add_u64(fp, 26);
-			fp_add_u64(fp, ((Join *) plan)->jointype);
+			fp_add_u64(fp, node_word(26, plan, ((Join *) plan)->jointype, 0, 0));
 			break;
 		case T_MergeJoin:
-			fp_add_u64(fp, 27);
-			fp_add_u64(fp, ((Join *) plan)->jointype);
+			fp_add_u64(fp, node_word(27, plan, ((Join *) plan)->jointype, 0, 0));
 			break;
 		case T_HashJoin:
-			fp_add_u64(fp, 28);
-			fp_add_u64(fp, ((Join *) plan)->jointype);
+			fp_add_u64(fp, node_word(28, plan, ((Join *) plan)->jointype, 0, 0));
 			break;
 		case T_Material:
-			fp_add_u64(fp, 29);
+			fp_add_u64(fp, node_word(29, plan, 0, 0, 0));
 			break;
 		case T_Memoize:
-			fp_add_u64(fp, 30);
+			fp_add_u64(fp, node_word(30, plan, 0, 0, 0));
 			break;
 		case T_Sort:
-			fp_add_u64(fp, 31);
-			fp_add_u64(fp, ((Sort *) plan)->numCols);
+			fp_add_u64(fp, node_word(31, plan, ((Sort *) plan)->numCols, 0, 0));
 			break;
 		case T_IncrementalSort:
-			fp_add_u64(fp, 32);
-			fp_add_u64(fp, ((IncrementalSort *) plan)->sort.numCols);
-			fp_add_u64(fp, ((IncrementalSort *) plan)->nPresortedCols);
+			fp_add_u64(fp, node_word(32, plan, ((IncrementalSort *) plan)->sort.numCols,
+									 ((IncrementalSort *) plan)->nPresortedCols, 0));
 			break;
 		case T_Group:
-			fp_add_u64(fp, 33);
-			fp_add_u64(fp, ((Group *) plan)->numCols);
+			fp_add_u64(fp, node_word(33, plan, ((Group *) plan)->numCols, 0, 0));
 			break;
 		case T_Agg:
 			{
 				Agg		   *agg = (Agg *) plan;
 
-				fp_add_u64(fp, 34);
-				fp_add_u64(fp, agg->aggstrategy);
-				fp_add_u64(fp, agg->aggsplit);
-				fp_add_u64(fp, agg->numCols);
-				fp_add_u64(fp, list_length(agg->chain));
+				fp_add_u64(fp, node_word(34, plan,
+										 agg->aggstrategy | (agg->aggsplit << 8),
+										 agg->numCols, list_length(agg->chain)));
 				break;
 			}
 		case T_WindowAgg:
-			fp_add_u64(fp, 35);
+			fp_add_u64(fp, node_word(35, plan, 0, 0, 0));
 			break;
 		case T_Unique:
-			fp_add_u64(fp, 36);
-			fp_add_u64(fp, ((Unique *) plan)->numCols);
+			fp_add_u64(fp, node_word(36, plan, ((Unique *) plan)->numCols, 0, 0));
 			break;
 		case T_Gather:
-			fp_add_u64(fp, 37);
-			fp_add_u64(fp, ((Gather *) plan)->single_copy);
+			fp_add_u64(fp, node_word(37, plan, ((Gather *) plan)->single_copy, 0, 0));
 			break;
 		case T_GatherMerge:
-			fp_add_u64(fp, 38);
+			fp_add_u64(fp, node_word(38, plan, 0, 0, 0));
 			break;
 		case T_Hash:
-			fp_add_u64(fp, 39);
+			fp_add_u64(fp, node_word(39, plan, 0, 0, 0));
 			break;
 		case T_SetOp:
-			fp_add_u64(fp, 40);
-			fp_add_u64(fp, ((SetOp *) plan)->cmd);
-			fp_add_u64(fp, ((SetOp *) plan)->strategy);
+			fp_add_u64(fp, node_word(40, plan, ((SetOp *) plan)->cmd,
+									 ((SetOp *) plan)->strategy, 0));
 			break;
 		case T_LockRows:
-			fp_add_u64(fp, 41);
+			fp_add_u64(fp, node_word(41, plan, 0, 0, 0));
 			break;
 		case T_Limit:
-			fp_add_u64(fp, 42);
-			fp_add_u64(fp, ((Limit *) plan)->limitOption);
+			fp_add_u64(fp, node_word(42, plan, ((Limit *) plan)->limitOption, 0, 0));
 			break;
 		default:
 			/* a node type this walk does not know: still part of the shape */
-			fp_add_u64(fp, 1000 + (uint64) nodeTag(plan));
+			fp_add_u64(fp, node_word(255, plan, nodeTag(plan), 0, 0));
 			break;
 	}
-	fp_add_u64(fp, plan->parallel_aware);
 
 	/* init-plans hang off the node; their plans are in stmt->subplans */
-	fp_add_u64(fp, list_length(plan->initPlan));
 	foreach(lc, plan->initPlan)
 	{
 		SubPlan    *sp = (SubPlan *) lfirst(lc);
 
-		fp_add_u64(fp, sp->plan_id);
-		fp_add_u64(fp, sp->subLinkType);
+		fp_add_u64(fp, ((uint64) sp->plan_id << 8) | (uint64) sp->subLinkType);
 	}
 
-	walk_plan(w, plan->lefttree);
-	walk_plan(w, plan->righttree);
+	if (plan->lefttree)
+		walk_plan(w, plan->lefttree);
+	if (plan->righttree)
+		walk_plan(w, plan->righttree);
 }
 
 /* Returns the plan-id cache slot of a PlannedStmt address. */
@@ -517,12 +512,17 @@ compute_planid(PlannedStmt *stmt)
 
 	fp_init(&w.fp);
 	w.rtable = stmt->rtable;
-	fp_add_u64(&w.fp, stmt->commandType);
-	walk_plan(&w, stmt->planTree);
+	fp_add_u64(&w.fp, ((uint64) list_length(stmt->subplans) << 8) | stmt->commandType);
+	if (stmt->planTree)
+		walk_plan(&w, stmt->planTree);
 	/* sub-plans, in plan_id order; some may have been removed as unused */
-	fp_add_u64(&w.fp, list_length(stmt->subplans));
 	foreach(lc, stmt->subplans)
-		walk_plan(&w, (Plan *) lfirst(lc));
+	{
+		if (lfirst(lc))
+			walk_plan(&w, (Plan *) lfirst(lc));
+		else
+			fp_add_u64(&w.fp, 0);
+	}
 	return fp_finish(&w.fp);
 }
 

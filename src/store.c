@@ -202,8 +202,8 @@ static inline void
 entry_add(PgperfStatEntry *e, const PgperfExecDelta *d, int bin)
 {
 	PgperfCounters *c = &e->c;
-	const BufferUsage *bu = &d->bufusage;
-	const WalUsage *wu = &d->walusage;
+	const BufferUsage *bu = d->bufusage;
+	const WalUsage *wu = d->walusage;
 
 	stats_add(&c->exec, d->exec_ms);
 	c->hist.bins[bin]++;

@@ -145,8 +145,8 @@ typedef struct PgperfExecDelta
 {
 	double		exec_ms;
 	int64		rows;
-	BufferUsage bufusage;
-	WalUsage	walusage;
+	const BufferUsage *bufusage;	/* the execution's instrument, not copied */
+	const WalUsage *walusage;
 	TimestampTz when;
 } PgperfExecDelta;
 
