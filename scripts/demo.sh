@@ -16,7 +16,9 @@
 #      (test/data/bookwyrm_index.sql);
 #   6. runs the same workload again;
 #   7. shows what pgperf recorded: one statement, two plans (two planids),
-#      with calls, latency and shared buffers per call for each.
+#      with calls, latency and shared buffers per call for each, the window
+#      the index opened, the plan diff, and ends on pgperf.compare(): the
+#      statement improved, its plan changed, the reason naming the index.
 #
 # Environment: SCALE (default 1), CALLS per client and run (default 250).
 set -euo pipefail
@@ -202,29 +204,21 @@ WHERE p.queryid IN (SELECT queryid FROM pgperf.statements
 ORDER BY p.first_seen;
 SQL
 
-say "Before / after, from pgperf's numbers"
+say "pgperf.windows: the index opened a new window when it committed"
+note "Executions count in the window current when they started; the window"
+note "before is the reset, the one after is the CREATE INDEX."
 "${PSQL[@]}" <<'SQL'
-WITH s AS (
-  SELECT row_number() OVER (ORDER BY first_seen) AS n, planid, calls,
-         mean_exec_ms, p95_ms,
-         (shared_blks_hit + shared_blks_read)::numeric / nullif(calls, 0) AS blks
-  FROM pgperf.statements WHERE query LIKE '%FROM bookwyrm_status s%'
-), p AS (
-  SELECT planid, plan FROM pgperf.plans
-)
-SELECT CASE s.n WHEN 1 THEN 'before (no index)' WHEN 2 THEN 'after (index)' ELSE 'other' END AS run,
-       s.planid,
-       CASE WHEN p.plan LIKE '%bookwyrm_status_privacy_performance_idx%' THEN 'uses the new index'
-            WHEN p.plan LIKE '%Seq Scan on bookwyrm_status%' THEN 'Seq Scan on bookwyrm_status'
-            ELSE '?' END AS status_access,
-       round(s.mean_exec_ms::numeric, 2) AS mean_ms,
-       round(s.p95_ms::numeric, 2) AS p95_ms,
-       round(s.blks) AS "blocks/call",
-       CASE WHEN s.n > 1 THEN round(first_value(s.blks) OVER w / nullif(s.blks, 0), 1) END AS "fewer blocks (x)",
-       CASE WHEN s.n > 1 THEN round((first_value(s.mean_exec_ms) OVER w / nullif(s.mean_exec_ms, 0))::numeric, 1) END AS "faster (x)"
-FROM s LEFT JOIN p USING (planid)
-WINDOW w AS (ORDER BY s.n)
-ORDER BY s.n;
+\pset null '-'
+SELECT window_id, reason, label, to_char(started_at, 'HH24:MI:SS') AS started,
+       coalesce(to_char(ended_at, 'HH24:MI:SS'), 'open') AS ended, detail
+FROM pgperf.windows ORDER BY window_id;
+SQL
+
+say "pgperf.plan_diff(): what changed in the timeline query's plan"
+"${PSQL[@]}" -At <<'SQL' | sed 's/^/   /'
+SELECT pgperf.plan_diff(queryid)
+FROM (SELECT DISTINCT queryid FROM pgperf.statements
+      WHERE query LIKE '%FROM bookwyrm_status s%') q;
 SQL
 
 say "pgperf.info: the capture store"
@@ -233,23 +227,27 @@ say "pgperf.info: the capture store"
 SELECT * FROM pgperf.info;
 SQL
 
-# A short verdict, so that a run that did not show what it should fails.
-read -r nplans with_seq with_idx < <("${PSQL[@]}" -At -F ' ' <<'SQL'
-SELECT count(*),
-       count(*) FILTER (WHERE p.plan LIKE '%Seq Scan on bookwyrm_status%'),
-       count(*) FILTER (WHERE p.plan LIKE '%bookwyrm_status_privacy_performance_idx%')
-FROM pgperf.plans p
-WHERE p.queryid IN (SELECT queryid FROM pgperf.statements
-                    WHERE query LIKE '%FROM bookwyrm_status s%');
+say "What did the index do?  SELECT * FROM pgperf.compare();"
+note "compare() with no argument: the previous window against the current one,"
+note "one row per statement, with a verdict and a reason a person can act on."
+"${PSQL[@]}" <<'SQL'
+\x on
+\pset null '-'
+SELECT left(regexp_replace(query, '\s+', ' ', 'g'), 70) || '...' AS query,
+       calls_before, calls_after, plan_changed,
+       round(mean_ms_before::numeric, 2) AS mean_ms_before,
+       round(mean_ms_after::numeric, 2) AS mean_ms_after,
+       round(p95_ms_before::numeric, 2) AS p95_ms_before,
+       round(p95_ms_after::numeric, 2) AS p95_ms_after,
+       round(speedup::numeric, 1) AS speedup,
+       round(blks_per_call_before::numeric) AS blks_per_call_before,
+       round(blks_per_call_after::numeric) AS blks_per_call_after,
+       p_value, verdict, reason
+FROM pgperf.compare()
+WHERE query LIKE '%FROM bookwyrm_status s%';
 SQL
-)
-say "Result"
-if [ "$nplans" = 2 ] && [ "$with_seq" = 1 ] && [ "$with_idx" = 1 ]; then
-  note "OK: one statement, two planids: a Seq Scan plan before the index, and a"
-  note "plan using bookwyrm_status_privacy_performance_idx after it."
-else
-  note "UNEXPECTED: $nplans plan(s) for the timeline statement; $with_seq with a Seq Scan"
-  note "on bookwyrm_status, $with_idx using the new index (expected 2, 1, 1)."
-  exit 1
-fi
+
+say "pgperf.report(): the same comparison, to read"
+"${PSQL[@]}" -At -c "SELECT pgperf.report()" | sed 's/^/   /'
+
 say "Stopping the server and removing $TMP"

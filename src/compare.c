@@ -940,8 +940,26 @@ append_window(StringInfo buf, const PgperfWindow *w)
 	if (w->detail[0])
 	{
 		int			len = pg_mbcliplen(w->detail, strlen(w->detail), 70);
+		bool		space = false;
 
-		appendStringInfo(buf, ": %.*s%s", len, w->detail, w->detail[len] ? "..." : "");
+		appendStringInfoString(buf, ": ");
+		/* the statement on one line */
+		for (int i = 0; i < len; i++)
+		{
+			char		c = w->detail[i];
+
+			if (c == ' ' || c == '\n' || c == '\t' || c == '\r')
+				space = true;
+			else
+			{
+				if (space)
+					appendStringInfoChar(buf, ' ');
+				appendStringInfoChar(buf, c);
+				space = false;
+			}
+		}
+		if (w->detail[len])
+			appendStringInfoString(buf, "...");
 	}
 	appendStringInfo(buf, ", from %s", timestamptz_to_str(w->started_at));
 	if (w->ended_at)
