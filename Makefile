@@ -9,6 +9,7 @@ CORE_OBJS = src/core/hist.o src/core/stats.o src/core/fp.o src/core/signif.o \
 	src/core/diff.o src/core/plansum.o
 OBJS = src/pgperf.o src/hooks.o src/store.o src/persist.o src/planid.o \
 	src/capture.o src/normalize.o src/views.o src/windows.o src/compare.o \
+	src/judge.o src/changes.o src/shape.o \
 	$(CORE_OBJS)
 
 PG_CPPFLAGS = -I$(srcdir)/src
@@ -20,7 +21,7 @@ SHLIB_LINK = -lm
 # pg_regress: sql/*.sql against expected/*.out, on a throwaway instance that
 # preloads pgperf (PGXS has no "make check"; installcheck starts its own server).
 REGRESS = capture planid nesting samples normalize parallel privileges errors eviction pgss \
-	windows compare
+	windows compare failures plan_changes plan_shape baseline
 REGRESS_OPTS = --temp-config=$(srcdir)/test/pgperf.conf --temp-instance=./tmp_check
 
 # Isolation tests (specs/): concurrent sessions, on their own throwaway instance.
@@ -34,6 +35,9 @@ PROVE_TESTS = test/t/*.pl
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# PGXS tracks no header dependencies; rebuild when any header changes.
+$(OBJS): $(wildcard $(srcdir)/src/*.h $(srcdir)/src/core/*.h)
 
 # cmocka tests of src/core, built without the server's include path.
 .PHONY: unittest

@@ -49,6 +49,10 @@ CREATE FUNCTION pgperf.get_statements(
     OUT wal_records bigint,
     OUT wal_fpi bigint,
     OUT wal_bytes numeric,
+    OUT failed_calls bigint,
+    OUT failed_ms double precision,
+    OUT failed_canceled bigint,
+    OUT last_failure_sqlstate text,
     OUT first_seen timestamptz,
     OUT last_seen timestamptz
 )
@@ -158,6 +162,8 @@ CREATE FUNCTION pgperf.compare(
     OUT dirtied_per_call_after double precision,
     OUT wal_bytes_per_call_before double precision,
     OUT wal_bytes_per_call_after double precision,
+    OUT failed_before bigint,
+    OUT failed_after bigint,
     OUT p_value double precision,
     OUT verdict text,
     OUT reason text
@@ -190,6 +196,8 @@ CREATE FUNCTION pgperf.compare(
     OUT dirtied_per_call_after double precision,
     OUT wal_bytes_per_call_before double precision,
     OUT wal_bytes_per_call_after double precision,
+    OUT failed_before bigint,
+    OUT failed_after bigint,
     OUT p_value double precision,
     OUT verdict text,
     OUT reason text
@@ -217,7 +225,179 @@ RETURNS text
 AS 'MODULE_PATHNAME', 'pgperf_report_labels'
 LANGUAGE C VOLATILE PARALLEL SAFE;
 
-GRANT SELECT ON pgperf.statements, pgperf.plans, pgperf.info, pgperf.windows TO PUBLIC;
+-- Regression tracking and CI -------------------------------------------------
+
+CREATE FUNCTION pgperf.get_plan_changes(
+    OUT detected_at timestamptz,
+    OUT window_id integer,
+    OUT userid oid,
+    OUT dbid oid,
+    OUT queryid bigint,
+    OUT query text,
+    OUT old_planid bigint,
+    OUT new_planid bigint,
+    OUT old_calls bigint,
+    OUT new_calls bigint,
+    OUT old_mean_ms double precision,
+    OUT new_mean_ms double precision,
+    OUT old_p95_ms double precision,
+    OUT new_p95_ms double precision,
+    OUT old_blks_per_call double precision,
+    OUT new_blks_per_call double precision,
+    OUT old_failed bigint,
+    OUT new_failed bigint,
+    OUT speedup double precision,
+    OUT p_value double precision,
+    OUT status text,
+    OUT reason text,
+    OUT still_current boolean
+)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pgperf_get_plan_changes'
+LANGUAGE C VOLATILE PARALLEL SAFE;
+
+CREATE VIEW pgperf.plan_changes AS
+  SELECT * FROM pgperf.get_plan_changes();
+
+CREATE VIEW pgperf.regressions AS
+  SELECT detected_at, window_id, userid, dbid, queryid, query,
+         old_planid, new_planid, old_calls, new_calls,
+         old_mean_ms, new_mean_ms, old_p95_ms, new_p95_ms,
+         CASE WHEN new_mean_ms > 0 THEN new_mean_ms / old_mean_ms END AS slowdown,
+         old_failed, new_failed, p_value, reason, still_current
+    FROM pgperf.get_plan_changes()
+   WHERE status = 'regressed';
+
+CREATE FUNCTION pgperf.plan_shape(sql text, nodes_only boolean DEFAULT false)
+RETURNS text
+AS 'MODULE_PATHNAME', 'pgperf_plan_shape'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+-- The statements of the current database that pgperf has seen (not those
+-- calling pgperf itself), as a test suite's baseline: per normalized text,
+-- its calls, shared blocks per call, the planids it ran with and the text of
+-- the most used plan.  Texts of other roles are left out unless visible.
+CREATE FUNCTION pgperf.baseline()
+RETURNS jsonb
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+WITH e AS (
+  SELECT s.query, s.queryid, s.planid, s.userid,
+         sum(s.calls) AS calls,
+         sum(s.shared_blks_hit + s.shared_blks_read) AS blks
+    FROM pgperf.statements s
+   WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+     AND s.calls > 0
+     AND s.query IS NOT NULL AND s.query <> '<insufficient privilege>'
+     AND s.query NOT LIKE '%pgperf.%'
+   GROUP BY s.query, s.queryid, s.planid, s.userid
+), main AS (
+  SELECT DISTINCT ON (e.query) e.query, p.plan
+    FROM e JOIN pgperf.plans p
+      ON p.queryid = e.queryid AND p.planid = e.planid AND p.userid = e.userid
+     AND p.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+   ORDER BY e.query, e.calls DESC
+), st AS (
+  SELECT e.query, sum(e.calls) AS calls, sum(e.blks) AS blks,
+         array_agg(DISTINCT e.planid::text) AS planids
+    FROM e GROUP BY e.query
+)
+SELECT jsonb_build_object(
+         'pgperf_baseline', 1,
+         'statements', coalesce(jsonb_agg(jsonb_build_object(
+             'query', st.query,
+             'calls', st.calls,
+             'blks_per_call', round(st.blks::numeric / st.calls, 2),
+             'planids', to_jsonb(ARRAY(SELECT unnest(st.planids) ORDER BY 1)),
+             'plan', main.plan)
+           ORDER BY st.query), '[]'::jsonb))
+  FROM st LEFT JOIN main USING (query)
+$$;
+
+-- The problems of the current run against a baseline: one row per statement
+-- whose plan changed or whose shared blocks per call grew beyond the
+-- tolerance, and per statement new or missing.
+CREATE FUNCTION pgperf.check_baseline(baseline jsonb, tolerance double precision DEFAULT 0.25)
+RETURNS TABLE (queryid bigint, query text, problem text,
+               baseline_value text, current_value text)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  cur jsonb;
+BEGIN
+  IF baseline IS NULL THEN
+    RAISE EXCEPTION 'baseline must not be null'
+      USING ERRCODE = 'null_value_not_allowed', HINT = 'Make one with pgperf.baseline().';
+  END IF;
+  IF tolerance IS NULL OR tolerance < 0 OR tolerance = 'NaN'::float8 OR tolerance = 'Infinity'::float8 THEN
+    RAISE EXCEPTION 'tolerance must be a finite number of at least 0, not %', coalesce(tolerance::text, 'NULL')
+      USING ERRCODE = 'invalid_parameter_value',
+            HINT = '0.25 lets shared blocks per call grow by a quarter before it is a problem.';
+  END IF;
+  IF jsonb_typeof(baseline) IS DISTINCT FROM 'object'
+     OR baseline->'pgperf_baseline' IS DISTINCT FROM '1'::jsonb
+     OR jsonb_typeof(baseline->'statements') IS DISTINCT FROM 'array' THEN
+    RAISE EXCEPTION 'invalid pgperf baseline'
+      USING ERRCODE = 'invalid_parameter_value',
+            DETAIL = 'A baseline is a JSON object with "pgperf_baseline": 1 and a "statements" array.',
+            HINT = 'Make one with pgperf.baseline().';
+  END IF;
+  IF EXISTS (SELECT 1 FROM jsonb_array_elements(baseline->'statements') AS b(s)
+              WHERE jsonb_typeof(b.s) IS DISTINCT FROM 'object'
+                 OR jsonb_typeof(b.s->'query') IS DISTINCT FROM 'string'
+                 OR jsonb_typeof(b.s->'planids') IS DISTINCT FROM 'array'
+                 OR jsonb_typeof(b.s->'calls') IS DISTINCT FROM 'number'
+                 OR jsonb_typeof(b.s->'blks_per_call') IS DISTINCT FROM 'number') THEN
+    RAISE EXCEPTION 'invalid pgperf baseline'
+      USING ERRCODE = 'invalid_parameter_value',
+            DETAIL = 'Every statement needs "query" (a string), "planids" (an array), "calls" and "blks_per_call" (numbers).',
+            HINT = 'Make one with pgperf.baseline().';
+  END IF;
+
+  cur := pgperf.baseline();
+  RETURN QUERY
+  WITH b AS (
+    SELECT x.s->>'query' AS q, (x.s->>'calls')::numeric AS calls,
+           (x.s->>'blks_per_call')::numeric AS bpc,
+           ARRAY(SELECT jsonb_array_elements_text(x.s->'planids') ORDER BY 1) AS planids,
+           x.s->>'plan' AS plan
+      FROM jsonb_array_elements(baseline->'statements') AS x(s)
+  ), c AS (
+    SELECT x.s->>'query' AS q, (x.s->>'calls')::numeric AS calls,
+           (x.s->>'blks_per_call')::numeric AS bpc,
+           ARRAY(SELECT jsonb_array_elements_text(x.s->'planids') ORDER BY 1) AS planids,
+           x.s->>'plan' AS plan
+      FROM jsonb_array_elements(cur->'statements') AS x(s)
+  ), ids AS (
+    SELECT st.query AS q, min(st.queryid) AS queryid
+      FROM pgperf.statements st
+     WHERE st.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+     GROUP BY st.query
+  ), problems AS (
+    SELECT b.q, 'missing'::text AS problem, b.calls::text AS bv, NULL::text AS cv
+      FROM b LEFT JOIN c ON c.q = b.q WHERE c.q IS NULL
+    UNION ALL
+    SELECT c.q, 'new', NULL, c.calls::text
+      FROM c LEFT JOIN b ON b.q = c.q WHERE b.q IS NULL
+    UNION ALL
+    SELECT c.q, 'plan_changed',
+           coalesce(b.plan, array_to_string(b.planids, ', ')),
+           coalesce(c.plan, array_to_string(c.planids, ', '))
+      FROM c JOIN b ON b.q = c.q WHERE b.planids <> c.planids
+    UNION ALL
+    SELECT c.q, 'buffers_grew', b.bpc::text, c.bpc::text
+      FROM c JOIN b ON b.q = c.q WHERE c.bpc > b.bpc * (1 + tolerance::numeric)
+  )
+  SELECT ids.queryid, p.q, p.problem, p.bv, p.cv
+    FROM problems p LEFT JOIN ids ON ids.q = p.q
+   ORDER BY p.problem, p.q;
+END
+$$;
+
+GRANT SELECT ON pgperf.statements, pgperf.plans, pgperf.info, pgperf.windows,
+  pgperf.plan_changes, pgperf.regressions TO PUBLIC;
 -- functions that change state are not for everyone
 REVOKE ALL ON FUNCTION pgperf.reset(oid, oid, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pgperf.mark(text) FROM PUBLIC;

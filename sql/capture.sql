@@ -69,9 +69,12 @@ CLOSE c;
 COMMIT;
 SELECT calls, rows FROM pgperf.statements WHERE query LIKE 'DECLARE c CURSOR%';
 
--- statements that fail are not counted as calls
+-- statements that fail are not counted as calls, but as failures, with
+-- the plan they ran (captured before it ran)
 SELECT 1 / (id - id) FROM cap WHERE id = 5;
-SELECT count(*) FROM pgperf.statements WHERE query LIKE 'SELECT $1 / (id - id)%';
+SELECT s.calls, s.failed_calls, s.failed_canceled, s.last_failure_sqlstate, p.plan
+  FROM pgperf.statements s JOIN pgperf.plans p USING (queryid, planid)
+ WHERE s.query LIKE 'SELECT $1 / (id - id)%';
 
 -- every entry has a planid and the same planid as its plan record
 SELECT count(*) FILTER (WHERE planid = 0) AS zero_planids FROM pgperf.statements;

@@ -57,5 +57,37 @@ SELECT c.relname, has_table_privilege('priv_alice', c.oid, 'SELECT') AS can_sele
   FROM pg_class c WHERE c.relnamespace = 'pgperf'::regnamespace
  ORDER BY c.relname COLLATE "C";
 
+-- compare() shows a role only its own plans: bob's plan before, alice's
+-- after; alice sees that the plan changed, not what bob's plan was
+CREATE INDEX priv_t_secret ON priv_t (secret);
+SET pgperf.compare_min_calls = 2;
+SELECT pgperf.reset() IS NOT NULL AS t;
+SELECT pgperf.mark('bob') AS w_bob \gset
+SET ROLE priv_bob;
+SET enable_indexscan = off;
+SET enable_bitmapscan = off;
+SELECT count(*) FROM priv_t WHERE secret = 'x' \g /dev/null
+SELECT count(*) FROM priv_t WHERE secret = 'x' \g /dev/null
+RESET enable_indexscan;
+RESET enable_bitmapscan;
+RESET ROLE;
+SELECT pgperf.mark('alice') AS w_alice \gset
+SET ROLE priv_alice;
+SET enable_seqscan = off;
+SELECT count(*) FROM priv_t WHERE secret = 'x' \g /dev/null
+SELECT count(*) FROM priv_t WHERE secret = 'x' \g /dev/null
+RESET enable_seqscan;
+SELECT plan_changed, regexp_replace(reason, '-?[0-9]+', 'N', 'g') AS reason
+  FROM pgperf.compare(:w_bob, :w_alice) WHERE query LIKE 'SELECT count(*) FROM priv_t%';
+SELECT regexp_replace(line, '-?[0-9]+', 'N', 'g') AS line
+  FROM pgperf.plan_diff((SELECT queryid FROM pgperf.compare(:w_bob, :w_alice)
+                         WHERE query LIKE 'SELECT count(*) FROM priv_t%'), :w_bob, :w_alice) AS line
+ WHERE line NOT LIKE '%mean%';
+RESET ROLE;
+-- a superuser sees both plans
+SELECT plan_changed, regexp_replace(reason, '-?[0-9]+(\.[0-9]+)?', 'N', 'g') AS reason
+  FROM pgperf.compare(:w_bob, :w_alice) WHERE query LIKE 'SELECT count(*) FROM priv_t%';
+RESET pgperf.compare_min_calls;
+
 DROP TABLE priv_t;
 DROP ROLE priv_alice, priv_bob, priv_reader;

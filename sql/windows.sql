@@ -62,6 +62,9 @@ CREATE INDEX CONCURRENTLY win_e ON win (id DESC);
 DROP INDEX CONCURRENTLY win_e;
 -- ... these do not
 CREATE TABLE win2 (x int);
+CREATE VIEW win_view AS SELECT * FROM win2;
+ALTER VIEW win_view ALTER COLUMN x SET DEFAULT 1;
+DROP VIEW win_view;
 ANALYZE win;
 VACUUM win;
 SET pgperf.ddl_windows = off;

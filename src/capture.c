@@ -4,8 +4,9 @@
  *		(without costs) and one sample, the statement text with its constants
  *		and, under the extended protocol, its parameter values.
  *
- * This runs in ExecutorEnd, before the executor state is torn down, and only
- * when the shape has no plan record yet.  It must never make the user's
+ * This runs in ExecutorStart, after the executor state is built and before
+ * the plan runs, and only when the shape has no plan record yet (or, if the
+ * record went meanwhile, in ExecutorEnd).  It must never make the user's
  * statement fail, so the work runs inside an internal subtransaction: an error
  * (from a type's output function, say) is logged, rolled back and forgotten,
  * and the plan record is kept without texts.  A query cancel is passed on: the

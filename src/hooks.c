@@ -18,9 +18,14 @@
  * sure the query has a total-time instrument.  The note lives in the
  * executor's own memory, on a short list, and a reset callback on that
  * memory removes it when an execution is abandoned by an error.
+ * ExecutorStart also computes the planid (cheap for a cached plan) and, for
+ * a shape that has no plan record yet, captures its texts before it runs, so
+ * that a plan which fails (say, times out) is stored with what it was.
  * ExecutorRun adds up the rows of every run (a cursor runs many times).
- * ExecutorEnd computes the planid and stores the execution: store.c's hot
- * path, or, for a new shape, the slow path that captures texts first.
+ * ExecutorEnd stores the execution: store.c's hot path, or, for a new
+ * shape, the slow path that captures texts first.  An execution that an
+ * error or a cancel ends in ExecutorRun or ExecutorFinish is counted there,
+ * as a failure, with the time it ran (pg_stat_statements never sees it).
  *
  * Parse analysis: when a statement with constants is met whose normalized
  * text pgperf does not have yet, the text is normalized there, while the
@@ -40,6 +45,7 @@
 #include "utils/timestamp.h"
 
 #include "capture.h"
+#include "changes.h"
 #include "compat.h"
 #include "hooks.h"
 #include "normalize.h"
@@ -59,8 +65,12 @@ static int	nesting_level = 0;
 typedef struct PgperfExec
 {
 	QueryDesc  *qd;
+	uint64		planid;
 	uint32		window_id;
+	bool		toplevel;
+	bool		failed;			/* counted as failed: not as a call */
 	int64		rows;
+	PgperfPlanTexts *texts;		/* of a plan with no record yet, or NULL */
 	struct PgperfExec *next;
 	MemoryContextCallback cb;
 } PgperfExec;
@@ -75,20 +85,22 @@ typedef struct PgperfExecInstr
 static PgperfExec *open_execs = NULL;
 
 /*
- * Statements known to have a query record, so that parse analysis need not
- * look in shared memory each time (simple protocol: every execution parses).
- * Valid while query_generation, bumped whenever a query record goes, is the
- * one read when it was filled.
+ * Records known to exist in shared memory, so that the hooks need not look
+ * there each time: query records (planid 0), which parse analysis checks
+ * (under the simple protocol every execution parses), and plan records,
+ * which ExecutorStart checks.  Valid while records_generation, bumped
+ * whenever a record goes, is the one read when it was filled.
  */
 #define KNOWN_SLOTS		1024	/* a power of two */
 
-typedef struct KnownQuery
+typedef struct KnownRecord
 {
 	uint64		queryid;		/* 0: empty */
+	uint64		planid;			/* 0: a query record */
 	Oid			userid;
-} KnownQuery;
+} KnownRecord;
 
-static KnownQuery known_queries[KNOWN_SLOTS];
+static KnownRecord known_records[KNOWN_SLOTS];
 static int	known_used = 0;
 static uint64 known_generation = 0;
 
@@ -132,6 +144,80 @@ exec_find(QueryDesc *qd)
 	return NULL;
 }
 
+/* Returns the slot of a record in the known-records cache. */
+static inline KnownRecord *
+known_slot(uint64 queryid, uint64 planid, Oid userid)
+{
+	uint32		i = (uint32) ((queryid ^ planid ^ userid) *
+							  UINT64CONST(0x9e3779b97f4a7c15) >> 54) &
+		(KNOWN_SLOTS - 1);
+
+	while (known_records[i].queryid != 0 &&
+		   (known_records[i].queryid != queryid ||
+			known_records[i].planid != planid ||
+			known_records[i].userid != userid))
+		i = (i + 1) & (KNOWN_SLOTS - 1);
+	return &known_records[i];
+}
+
+/* Reports whether a record was known to exist, as of 'generation'. */
+static inline bool
+is_known(uint64 queryid, uint64 planid, Oid userid, uint64 generation)
+{
+	return generation == known_generation &&
+		known_slot(queryid, planid, userid)->queryid != 0;
+}
+
+/* Remembers that a record exists, as of 'generation'. */
+static void
+remember(uint64 queryid, uint64 planid, Oid userid, uint64 generation)
+{
+	KnownRecord *k;
+
+	if (generation != known_generation || known_used >= KNOWN_SLOTS * 3 / 4)
+	{
+		memset(known_records, 0, sizeof(known_records));
+		known_used = 0;
+		known_generation = generation;
+	}
+	k = known_slot(queryid, planid, userid);
+	if (k->queryid == 0)
+	{
+		k->queryid = queryid;
+		k->planid = planid;
+		k->userid = userid;
+		known_used++;
+	}
+}
+
+/*
+ * Captures the texts of a plan that has no plan record yet, before it runs:
+ * should it fail (a plan that times out), its failure is stored with what the
+ * plan was.  Once per new shape: a plan whose record exists is remembered.
+ */
+static void
+capture_new_plan(QueryDesc *qd, PgperfExec *ex, uint64 generation)
+{
+	PgperfPlanKey pk;
+	MemoryContext old;
+
+	memset(&pk, 0, sizeof(pk));
+	pk.queryid = qd->plannedstmt->queryId;
+	pk.planid = ex->planid;
+	pk.userid = GetUserId();
+	pk.dbid = MyDatabaseId;
+	if (PgperfPlanKnown(&pk))
+	{
+		remember(pk.queryid, pk.planid, pk.userid, generation);
+		return;
+	}
+	old = MemoryContextSwitchTo(qd->estate->es_query_cxt);
+	ex->texts = palloc(sizeof(PgperfPlanTexts));
+	PgperfCapturePlan(qd, pgperf_max_text_length, pgperf_max_sample_length,
+					  ex->texts);
+	MemoryContextSwitchTo(old);
+}
+
 static void
 pgperf_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
@@ -146,6 +232,7 @@ pgperf_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	{
 		MemoryContext cxt = queryDesc->estate->es_query_cxt;
 		PgperfExec *ex;
+		uint64		generation;
 
 		if (queryDesc->totaltime == NULL)
 		{
@@ -158,14 +245,74 @@ pgperf_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		else
 			ex = MemoryContextAlloc(cxt, sizeof(PgperfExec));
 		ex->qd = queryDesc;
+		/* now, so that a failure can be counted without catalog access */
+		ex->planid = PgperfPlanId(queryDesc->plannedstmt);
 		ex->window_id = pg_atomic_read_u32(&pgperf_shared->current_window);
+		ex->toplevel = (nesting_level == 0);
+		ex->failed = false;
 		ex->rows = 0;
+		ex->texts = NULL;
 		ex->cb.func = exec_unlink;
 		ex->cb.arg = ex;
 		MemoryContextRegisterResetCallback(cxt, &ex->cb);
 		ex->next = open_execs;
 		open_execs = ex;
+
+		generation = pg_atomic_read_u64(&pgperf_shared->records_generation);
+		if (!is_known(queryDesc->plannedstmt->queryId, ex->planid, GetUserId(),
+					  generation))
+			capture_new_plan(queryDesc, ex, generation);
 	}
+}
+
+/* Fills the statistics key of an execution. */
+static inline void
+exec_key(const QueryDesc *qd, const PgperfExec *ex, PgperfStatKey *key)
+{
+	memset(key, 0, sizeof(*key));
+	key->queryid = qd->plannedstmt->queryId;
+	key->planid = ex->planid;
+	key->userid = GetUserId();
+	key->dbid = MyDatabaseId;
+	key->window_id = ex->window_id;
+	key->toplevel = ex->toplevel;
+}
+
+/*
+ * Counts an execution that an error (or a cancel: statement_timeout, the
+ * user) is ending, with the time it ran.  Runs in the error's PG_CATCH, so
+ * nothing here may raise an error of its own: no catalog access, no
+ * allocation.
+ */
+static void
+note_failure(QueryDesc *qd)
+{
+	PgperfExec *ex = open_execs != NULL ? exec_find(qd) : NULL;
+	Instrumentation *instr = qd->totaltime;
+	PgperfStatKey key;
+	double		ms;
+	const char *query;
+	int			query_len;
+
+	if (ex == NULL || ex->failed || instr == NULL)
+		return;
+	ex->failed = true;
+
+	ms = instr->total * 1000.0 + INSTR_TIME_GET_MILLISEC(instr->counter);
+	if (!INSTR_TIME_IS_ZERO(instr->starttime))
+	{
+		instr_time	now;
+
+		INSTR_TIME_SET_CURRENT(now);
+		INSTR_TIME_SUBTRACT(now, instr->starttime);
+		ms += INSTR_TIME_GET_MILLISEC(now);
+	}
+	exec_key(qd, ex, &key);
+	query = PgperfStatementText(qd, &query_len);
+	if (query_len > pgperf_max_text_length)
+		query_len = pg_mbcliplen(query, query_len, pgperf_max_text_length);
+	PgperfStoreFailure(&key, ms, geterrcode(), GetCurrentStatementStartTimestamp(),
+					   ex->texts, query, query_len);
 }
 
 static void
@@ -181,11 +328,14 @@ pgperf_ExecutorRun(PGPERF_EXECUTORRUN_ARGS)
 		else
 			PGPERF_EXECUTORRUN_CALL(standard_ExecutorRun);
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
 		nesting_level--;
+		note_failure(queryDesc);
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	nesting_level--;
 
 	/* es_processed counts this run only */
 	if (open_execs != NULL && (ex = exec_find(queryDesc)) != NULL)
@@ -203,11 +353,15 @@ pgperf_ExecutorFinish(QueryDesc *queryDesc)
 		else
 			standard_ExecutorFinish(queryDesc);
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
+		/* AFTER triggers and deferred constraints fail here */
 		nesting_level--;
+		note_failure(queryDesc);
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	nesting_level--;
 }
 
 /* Stores one finished execution; the executor state is still intact. */
@@ -223,14 +377,7 @@ record_execution(QueryDesc *qd, PgperfExec *ex)
 	int			query_len = 0;
 
 	InstrEndLoop(instr);
-
-	memset(&key, 0, sizeof(key));
-	key.queryid = qd->plannedstmt->queryId;
-	key.planid = PgperfPlanId(qd->plannedstmt);
-	key.userid = GetUserId();
-	key.dbid = MyDatabaseId;
-	key.window_id = ex->window_id;
-	key.toplevel = (nesting_level == 0);
+	exec_key(qd, ex, &key);
 
 	d.exec_ms = instr->total * 1000.0;
 	d.rows = ex->rows;
@@ -243,7 +390,9 @@ record_execution(QueryDesc *qd, PgperfExec *ex)
 
 	/* first execution of this entry: prepare what is missing, unlocked */
 	needs = PgperfStoreNeeds(&key);
-	if (needs.plan)
+	if (needs.plan && ex->texts != NULL)
+		texts = *ex->texts;		/* captured when it started */
+	else if (needs.plan)
 		PgperfCapturePlan(qd, pgperf_max_text_length, pgperf_max_sample_length,
 						  &texts);
 	if (needs.query)
@@ -264,8 +413,10 @@ pgperf_ExecutorEnd(QueryDesc *queryDesc)
 	if (ex != NULL)
 	{
 		exec_unlink(ex);
-		if (queryDesc->totaltime != NULL)
+		if (queryDesc->totaltime != NULL && !ex->failed)
 			record_execution(queryDesc, ex);
+		if (pgperf_log_regressions)
+			PgperfMaybeLogRegressions();
 	}
 
 	if (prev_ExecutorEnd)
@@ -325,40 +476,6 @@ pgperf_planner(Query *parse, const char *query_string, int cursorOptions,
 	return result;
 }
 
-/* Returns the slot of (queryid, userid) in the known-query cache. */
-static inline KnownQuery *
-known_slot(uint64 queryid, Oid userid)
-{
-	uint32		i = (uint32) ((queryid ^ userid) * UINT64CONST(0x9e3779b97f4a7c15) >> 54) &
-		(KNOWN_SLOTS - 1);
-
-	while (known_queries[i].queryid != 0 &&
-		   (known_queries[i].queryid != queryid || known_queries[i].userid != userid))
-		i = (i + 1) & (KNOWN_SLOTS - 1);
-	return &known_queries[i];
-}
-
-/* Remembers that (queryid, userid) has a query record, as of 'generation'. */
-static void
-remember_query(uint64 queryid, Oid userid, uint64 generation)
-{
-	KnownQuery *k;
-
-	if (generation != known_generation || known_used >= KNOWN_SLOTS * 3 / 4)
-	{
-		memset(known_queries, 0, sizeof(known_queries));
-		known_used = 0;
-		known_generation = generation;
-	}
-	k = known_slot(queryid, userid);
-	if (k->queryid == 0)
-	{
-		k->queryid = queryid;
-		k->userid = userid;
-		known_used++;
-	}
-}
-
 /*
  * Makes sure the statement 'queryid' has a query record, normalizing its text
  * (the statement at 'location'/'len' of 'source') with the constants 'jstate'
@@ -372,18 +489,17 @@ store_normalized_text(uint64 queryid, const char *source, int location, int len,
 	const char *text;
 	char	   *norm;
 	int			norm_len;
-	uint64		generation = pg_atomic_read_u64(&pgperf_shared->query_generation);
+	uint64		generation = pg_atomic_read_u64(&pgperf_shared->records_generation);
 
 	memset(&key, 0, sizeof(key));
 	key.queryid = queryid;
 	key.userid = GetUserId();
 	key.dbid = MyDatabaseId;
-	if (generation == known_generation &&
-		known_slot(queryid, key.userid)->queryid != 0)
+	if (is_known(queryid, 0, key.userid, generation))
 		return;
 	if (PgperfQueryKnown(&key))
 	{
-		remember_query(queryid, key.userid, generation);
+		remember(queryid, 0, key.userid, generation);
 		return;
 	}
 
@@ -392,7 +508,7 @@ store_normalized_text(uint64 queryid, const char *source, int location, int len,
 								pgperf_max_text_length, &norm_len);
 	PgperfStoreQueryText(&key, norm, norm_len);
 	pfree(norm);
-	remember_query(queryid, key.userid, generation);
+	remember(queryid, 0, key.userid, generation);
 }
 
 /*

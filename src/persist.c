@@ -10,7 +10,8 @@
  *	header		magic, format version, PostgreSQL major, the sizes of the
  *				structs below, the record counts, the global counters
  *	windows		the windows kept, oldest first
- *	queries		per record: key, encoding, text length, text
+ *	changes		the plan changes kept, oldest first
+ *	queries		per record: key, encoding, last plan, text length, text
  *	plans		per record: the fixed part of the record, then its texts
  *	entries		per entry: key, usage, counters
  *	trailer		CRC-32C of every byte before it
@@ -48,13 +49,14 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "changes.h"
 #include "store.h"
 #include "windows.h"
 
 #define DUMP_FILE		PGSTAT_STAT_PERMANENT_DIRECTORY "/pgperf.stat"
 #define DUMP_TMP_FILE	DUMP_FILE ".tmp"
 #define DUMP_MAGIC		0x50475046	/* "PGPF" */
-#define DUMP_VERSION	2
+#define DUMP_VERSION	3
 
 typedef struct DumpHeader
 {
@@ -70,6 +72,9 @@ typedef struct DumpHeader
 	int32		nwindows;
 	uint32		next_window_id;
 	int64		windows_dropped;
+	uint32		change_size;
+	int32		nchanges;
+	int64		changes_dropped;
 	TimestampTz written_at;
 	int64		nqueries;
 	int64		nplans;
@@ -85,6 +90,7 @@ typedef struct DumpQuery
 	PgperfQueryKey key;
 	int32		encoding;
 	uint32		len;
+	uint64		last_planid;
 } DumpQuery;
 
 /* The fixed part of an entry in the file. */
@@ -128,6 +134,7 @@ fill_header(DumpHeader *h)
 	h->query_key_size = sizeof(PgperfQueryKey);
 	h->hist_bins = HIST_NBINS;
 	h->window_size = sizeof(PgperfWindow);
+	h->change_size = sizeof(PgperfPlanChange);
 }
 
 /* Reports whether the control file says the cluster was shut down cleanly. */
@@ -190,12 +197,16 @@ PgperfWriteDump(int code, Datum arg)
 	h.nwindows = pgperf_windows->count;
 	h.next_window_id = pgperf_windows->next_id;
 	h.windows_dropped = pgperf_windows->dropped;
+	h.nchanges = pgperf_changes->count;
+	h.changes_dropped = pgperf_changes->dropped;
 	h.written_at = GetCurrentTimestamp();
 	dump_put(&w, &h, sizeof(h));
 
 	for (int i = 0; i < pgperf_windows->count; i++)
 		dump_put(&w, &pgperf_windows->ring[(pgperf_windows->head + i) % pgperf_windows->capacity],
 				 sizeof(PgperfWindow));
+	for (int i = 0; i < pgperf_changes->count; i++)
+		dump_put(&w, PgperfChangeAt(i), sizeof(PgperfPlanChange));
 
 	hash_seq_init(&hs, pgperf_query_hash);
 	while ((qr = hash_seq_search(&hs)) != NULL)
@@ -206,6 +217,7 @@ PgperfWriteDump(int code, Datum arg)
 		dq.key = qr->key;
 		dq.encoding = qr->encoding;
 		dq.len = qr->text.len;
+		dq.last_planid = qr->last_planid;
 		dump_put(&w, &dq, sizeof(dq));
 		dump_put(&w, pgperf_text_area + qr->text.off, qr->text.len);
 	}
@@ -283,9 +295,11 @@ check_header(const DumpHeader *h)
 		h->plan_entry_size != want.plan_entry_size ||
 		h->query_key_size != want.query_key_size ||
 		h->hist_bins != want.hist_bins ||
-		h->window_size != want.window_size)
+		h->window_size != want.window_size ||
+		h->change_size != want.change_size)
 		return "it was written by a build with another layout";
-	if (h->nqueries < 0 || h->nplans < 0 || h->nentries < 0 || h->nwindows < 0)
+	if (h->nqueries < 0 || h->nplans < 0 || h->nentries < 0 || h->nwindows < 0 ||
+		h->nchanges < 0)
 		return "its record counts are invalid";
 	return NULL;
 }
@@ -299,6 +313,8 @@ check_records(DumpReader r, const DumpHeader *h)
 {
 	if (dump_get(&r, (size_t) h->nwindows * sizeof(PgperfWindow)) == NULL)
 		return "it ends inside the windows";
+	if (dump_get(&r, (size_t) h->nchanges * sizeof(PgperfPlanChange)) == NULL)
+		return "it ends inside the plan changes";
 	for (int64 i = 0; i < h->nqueries; i++)
 	{
 		const DumpQuery *dq = (const DumpQuery *) dump_get(&r, sizeof(DumpQuery));
@@ -364,6 +380,32 @@ load_windows(DumpReader *r, const DumpHeader *h)
 	}
 }
 
+/* Restores the plan changes: the newest that fit pgperf.max_plan_changes. */
+static void
+load_changes(DumpReader *r, const DumpHeader *h)
+{
+	int			skip = Max(h->nchanges - pgperf_changes->capacity, 0);
+	const char *p = dump_get(r, (size_t) h->nchanges * sizeof(PgperfPlanChange));
+
+	PgperfClearChangesLocked();
+	for (int i = skip; i < h->nchanges; i++)
+	{
+		PgperfPlanChange ch;
+
+		memcpy(&ch, p + i * sizeof(PgperfPlanChange), sizeof(ch));
+		PgperfNoteChangeLocked(ch.queryid, ch.userid, ch.dbid, ch.old_planid,
+							   ch.new_planid, ch.window_id, ch.detected_at);
+		if (!ch.open)
+		{
+			PgperfPlanChange *copy = PgperfChangeAt(pgperf_changes->count - 1);
+
+			copy->open = false;
+			pg_atomic_fetch_sub_u32(&pgperf_changes->open, 1);
+		}
+	}
+	pgperf_changes->dropped = h->changes_dropped + skip;
+}
+
 /* Reports whether the (loaded) windows include 'id'. */
 static bool
 window_kept(uint32 id)
@@ -404,6 +446,7 @@ load_records(DumpReader r, const DumpHeader *h)
 	PgperfStatEntry *e;
 
 	load_windows(&r, h);
+	load_changes(&r, h);
 
 	/* find the three sections (lengths were checked) */
 	queries = r.p;
@@ -479,6 +522,7 @@ load_records(DumpReader r, const DumpHeader *h)
 		qr->refcount = 0;
 		qr->encoding = dq.encoding;
 		qr->text = ref;
+		qr->last_planid = dq.last_planid;
 	}
 	r.p = plans;
 	for (int64 i = 0; i < h->nplans; i++)
@@ -538,6 +582,7 @@ clear_all(void)
 	pgperf_shared->text_used = 0;
 	pgperf_shared->text_live = 0;
 	PgperfClearWindowsLocked();
+	PgperfClearChangesLocked();
 }
 
 void

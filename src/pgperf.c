@@ -16,7 +16,8 @@
 
 #include "compat.h"
 
-#include "compare.h"
+#include "judge.h"
+#include "changes.h"
 #include "hooks.h"
 #include "store.h"
 #include "windows.h"
@@ -27,6 +28,19 @@ PG_MODULE_MAGIC;
 int			pgperf_max = 5000;
 int			pgperf_text_area_kb = 8192;
 bool		pgperf_save = true;
+
+static const struct config_enum_entry log_level_options[] = {
+	{"debug5", DEBUG5, false},
+	{"debug4", DEBUG4, false},
+	{"debug3", DEBUG3, false},
+	{"debug2", DEBUG2, false},
+	{"debug1", DEBUG1, false},
+	{"info", INFO, false},
+	{"notice", NOTICE, false},
+	{"warning", WARNING, false},
+	{"log", LOG, false},
+	{NULL, 0, false}
+};
 
 static const struct config_enum_entry track_options[] = {
 	{"none", PGPERF_TRACK_NONE, false},
@@ -98,6 +112,21 @@ define_gucs(void)
 							NULL,
 							&pgperf_max_windows, 100, 2, 100000,
 							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("pgperf.max_plan_changes",
+							"Maximum number of plan changes kept; the oldest are dropped first.",
+							NULL,
+							&pgperf_max_plan_changes, 1000, 10, 1000000,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("pgperf.log_regressions",
+							 "Whether a plan change judged a regression is logged, once.",
+							 NULL,
+							 &pgperf_log_regressions, false,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomEnumVariable("pgperf.log_regressions_level",
+							 "Message level of the plan regression log.",
+							 NULL,
+							 &pgperf_log_regressions_level, LOG, log_level_options,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
 	DefineCustomBoolVariable("pgperf.ddl_windows",
 							 "Whether committed index and statistics DDL opens a new window.",
 							 NULL,

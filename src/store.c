@@ -23,7 +23,9 @@
  *	- Each entry's spinlock protects its counters and usage: the hot path bumps
  *	  them under the shared lock; readers copy them out under it.
  *	- pgperf_shared->mutex protects the global counters (evictions, ...).
- *	- current_window and query_generation are atomics, read without locks.
+ *	- current_window and records_generation are atomics, read without locks;
+ *	  records_generation is bumped whenever a query or plan record goes, so
+ *	  that backends drop what they cached about which records exist.
  * The hot path (PgperfStoreExec) is one shared-lock hash lookup and a counter
  * update under the entry's spinlock.  Anything costly (EXPLAIN text, samples,
  * normalization) is prepared by the caller before the exclusive lock is taken.
@@ -51,6 +53,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "changes.h"
 #include "compat.h"
 #include "store.h"
 #include "windows.h"
@@ -70,6 +73,7 @@ static void remove_entry(PgperfStatEntry *entry);
 static void drop_unreferenced_queries(Oid userid, Oid dbid, uint64 queryid);
 static void text_free(PgperfTextRef *ref);
 static void text_compact(void);
+static void plan_record_drop(PgperfPlanEntry *pr);
 
 /* Returns the plan-record key of a statistics key. */
 static inline void
@@ -123,6 +127,7 @@ PgperfShmemSize(void)
 
 	size = add_size(size, MAXALIGN(text_area_bytes()));
 	size = add_size(size, MAXALIGN(PgperfWindowsShmemSize()));
+	size = add_size(size, MAXALIGN(PgperfChangesShmemSize()));
 	size = add_size(size, hash_estimate_size(pgperf_max, sizeof(PgperfStatEntry)));
 	size = add_size(size, hash_estimate_size(pgperf_max, sizeof(PgperfPlanEntry)));
 	size = add_size(size, hash_estimate_size(pgperf_max, sizeof(PgperfQueryEntry)));
@@ -148,7 +153,7 @@ PgperfShmemInit(void)
 		pgperf_shared->stats_since = GetCurrentTimestamp();
 		pg_atomic_init_u32(&pgperf_shared->current_window, 1);
 		pg_atomic_init_u32(&pgperf_shared->oldest_window, 1);
-		pg_atomic_init_u64(&pgperf_shared->query_generation, 1);
+		pg_atomic_init_u64(&pgperf_shared->records_generation, 1);
 		pgperf_shared->text_size = text_area_bytes();
 		pgperf_shared->text_used = 0;
 		pgperf_shared->text_live = 0;
@@ -156,6 +161,7 @@ PgperfShmemInit(void)
 	}
 	pgperf_text_area = ShmemInitStruct("pgperf texts", text_area_bytes(), &found);
 	PgperfWindowsShmemInit();
+	PgperfChangesShmemInit();
 
 	memset(&info, 0, sizeof(info));
 	info.keysize = sizeof(PgperfStatKey);
@@ -292,6 +298,7 @@ query_record_create(const PgperfQueryKey *qk, const char *text, int len)
 	qr->refcount = 0;
 	qr->encoding = GetDatabaseEncoding();
 	qr->text = ref;
+	qr->last_planid = 0;
 	return qr;
 }
 
@@ -377,34 +384,37 @@ PgperfLinkEntry(PgperfStatEntry *e)
 }
 
 /*
- * The slow path: creates whatever records and entry are missing, links them,
- * and adds the execution 'd'.  'plan' and 'query' are the texts
- * the caller prepared for records PgperfStoreNeeds reported missing; a record
- * that is missing and has no text is left for a later execution to create.
+ * Records a plan change if the statement of 'qr' was last seen with another
+ * plan than the one of 'key', which is new to it; exclusive lock held.
  */
-void
-PgperfStoreCreate(const PgperfStatKey *origkey, const PgperfExecDelta *d,
-				  const PgperfPlanTexts *plan, const char *query, int query_len)
+static void
+note_new_plan(PgperfQueryEntry *qr, const PgperfStatKey *key, TimestampTz when)
 {
-	PgperfStatKey keybuf;
-	const PgperfStatKey *key = &keybuf;
+	if (qr->last_planid != 0 && qr->last_planid != key->planid)
+		PgperfNoteChangeLocked(key->queryid, key->userid, key->dbid,
+							   qr->last_planid, key->planid, key->window_id, when);
+	qr->last_planid = key->planid;
+}
+
+/*
+ * Returns the statistics entry of 'key', creating whatever is missing: the
+ * query record from 'query', the plan record from 'plan' (a record that is
+ * missing and has no text is left for a later execution to create), and the
+ * entry, linked when both records exist.  Returns NULL if the table has no
+ * room.  Exclusive lock held; the key's window is live.
+ */
+static PgperfStatEntry *
+entry_create_linked(const PgperfStatKey *key, const PgperfPlanTexts *plan,
+					const char *query, int query_len, TimestampTz when)
+{
 	PgperfStatEntry *e;
 	PgperfPlanEntry *pr;
 	PgperfQueryEntry *qr;
 	PgperfPlanKey pk;
 	PgperfQueryKey qk;
-	TimestampTz when = d->when;
-	int			bin = hist_bin(d->exec_ms * 1000.0);
 
-	/* a copy with its padding (keys are compared as bytes) */
-	memcpy(&keybuf, origkey, sizeof(keybuf));
 	plan_key_of(key, &pk);
 	query_key_of(key, &qk);
-
-	LWLockAcquire(pgperf_shared->lock, LW_EXCLUSIVE);
-
-	/* the window it started in may have been dropped meanwhile */
-	keybuf.window_id = PgperfLiveWindow(keybuf.window_id);
 	e = hash_search(pgperf_stat_hash, key, HASH_FIND, NULL);
 	if (e == NULL && hash_get_num_entries(pgperf_stat_hash) >= pgperf_max)
 		evict_entries();
@@ -421,26 +431,51 @@ PgperfStoreCreate(const PgperfStatKey *origkey, const PgperfExecDelta *d,
 	if (qr != NULL)
 		qr->refcount++;
 	pr = hash_search(pgperf_plan_hash, &pk, HASH_FIND, NULL);
-	if (pr == NULL && plan != NULL)
-		pr = plan_record_create(&pk, plan, when);
+	if (pr == NULL)
+	{
+		/* a plan new to the statement, even one that has not finished yet */
+		if (qr != NULL)
+			note_new_plan(qr, key, when);
+		if (plan != NULL)
+			pr = plan_record_create(&pk, plan, when);
+	}
 	if (qr != NULL)
 		qr->refcount--;
 
 	e = entry_create(key, when);
 	if (e != NULL)
-	{
 		PgperfLinkEntry(e);
+	/* a plan record nobody links to is not kept */
+	if (pr != NULL && pr->refcount <= 0)
+		plan_record_drop(pr);
+	return e;
+}
+
+/*
+ * The slow path: creates whatever records and entry are missing, links them,
+ * and adds the execution 'd'.  'plan' and 'query' are the texts the caller
+ * prepared for records PgperfStoreNeeds reported missing.
+ */
+void
+PgperfStoreCreate(const PgperfStatKey *origkey, const PgperfExecDelta *d,
+				  const PgperfPlanTexts *plan, const char *query, int query_len)
+{
+	PgperfStatKey keybuf;
+	PgperfStatEntry *e;
+	int			bin = hist_bin(d->exec_ms * 1000.0);
+
+	/* a copy with its padding (keys are compared as bytes) */
+	memcpy(&keybuf, origkey, sizeof(keybuf));
+	LWLockAcquire(pgperf_shared->lock, LW_EXCLUSIVE);
+	/* the window it started in may have been dropped meanwhile */
+	keybuf.window_id = PgperfLiveWindow(keybuf.window_id);
+	e = entry_create_linked(&keybuf, plan, query, query_len, d->when);
+	if (e != NULL)
+	{
 		SpinLockAcquire(&e->mutex);
 		entry_add(e, d, bin);
 		SpinLockRelease(&e->mutex);
 	}
-	/* a plan record nobody links to is not kept */
-	if (pr != NULL && pr->refcount <= 0)
-	{
-		text_free(&pr->blob);
-		hash_search(pgperf_plan_hash, &pk, HASH_REMOVE, NULL);
-	}
-
 	LWLockRelease(pgperf_shared->lock);
 }
 
@@ -473,6 +508,58 @@ PgperfStorePlanning(const PgperfStatKey *origkey, double plan_ms)
 		SpinLockRelease(&e->mutex);
 	}
 	LWLockRelease(pgperf_shared->lock);
+}
+
+/*
+ * Counts a failed execution (an error or a cancel ended it after 'ms').  The
+ * first failure of a shape creates its entry, with the plan record if the
+ * caller captured the plan's texts when the execution started, so that a
+ * plan which never finishes still shows what it was.  Runs while an error is
+ * being handled: raises none and allocates nothing that can fail.
+ */
+void
+PgperfStoreFailure(const PgperfStatKey *origkey, double ms, int sqlerrcode,
+				   TimestampTz when, const PgperfPlanTexts *plan,
+				   const char *query, int query_len)
+{
+	PgperfStatKey keybuf;
+	PgperfStatEntry *e;
+
+	memcpy(&keybuf, origkey, sizeof(keybuf));
+	LWLockAcquire(pgperf_shared->lock, LW_SHARED);
+	e = hash_search(pgperf_stat_hash, &keybuf, HASH_FIND, NULL);
+	if (e == NULL || (!e->linked && plan != NULL))
+	{
+		LWLockRelease(pgperf_shared->lock);
+		LWLockAcquire(pgperf_shared->lock, LW_EXCLUSIVE);
+		keybuf.window_id = PgperfLiveWindow(keybuf.window_id);
+		e = entry_create_linked(&keybuf, plan, query, query_len, when);
+	}
+	if (e != NULL)
+	{
+		SpinLockAcquire(&e->mutex);
+		e->c.failed_calls++;
+		e->c.failed_ms += ms;
+		if (sqlerrcode == ERRCODE_QUERY_CANCELED)
+			e->c.failed_canceled++;
+		e->c.last_failure = sqlerrcode;
+		e->c.last_seen = when;
+		e->usage += 1.0;
+		SpinLockRelease(&e->mutex);
+	}
+	LWLockRelease(pgperf_shared->lock);
+}
+
+/* Reports whether a plan record exists. */
+bool
+PgperfPlanKnown(const PgperfPlanKey *key)
+{
+	bool		found;
+
+	LWLockAcquire(pgperf_shared->lock, LW_SHARED);
+	found = hash_search(pgperf_plan_hash, key, HASH_FIND, NULL) != NULL;
+	LWLockRelease(pgperf_shared->lock);
+	return found;
 }
 
 /* Reports whether a query record exists. */
@@ -591,6 +678,7 @@ PgperfReset(Oid userid, Oid dbid, uint64 queryid, TimestampTz now)
 		pgperf_shared->stats_since = now;
 		SpinLockRelease(&pgperf_shared->mutex);
 		/* a fresh start: the window history goes too, ids go on */
+		PgperfClearChangesLocked();
 		PgperfClearWindowsLocked();
 		pgperf_windows->dropped = 0;
 		PgperfOpenWindowLocked(PGPERF_WINDOW_RESET, NULL, NULL, now);
@@ -614,10 +702,7 @@ remove_entry(PgperfStatEntry *e)
 		query_key_of(&e->key, &qk);
 		pr = hash_search(pgperf_plan_hash, &pk, HASH_FIND, NULL);
 		if (pr != NULL && --pr->refcount <= 0)
-		{
-			text_free(&pr->blob);
-			hash_search(pgperf_plan_hash, &pk, HASH_REMOVE, NULL);
-		}
+			plan_record_drop(pr);
 		qr = hash_search(pgperf_query_hash, &qk, HASH_FIND, NULL);
 		if (qr != NULL)
 			qr->refcount--;
@@ -711,11 +796,19 @@ PgperfDropUnreferencedPlans(void)
 	hash_seq_init(&hs, pgperf_plan_hash);
 	while ((pr = hash_seq_search(&hs)) != NULL)
 	{
-		if (pr->refcount > 0)
-			continue;
-		text_free(&pr->blob);
-		hash_search(pgperf_plan_hash, &pr->key, HASH_REMOVE, NULL);
+		if (pr->refcount <= 0)
+			plan_record_drop(pr);
 	}
+}
+
+/* Removes a plan record; exclusive lock held. */
+static void
+plan_record_drop(PgperfPlanEntry *pr)
+{
+	text_free(&pr->blob);
+	hash_search(pgperf_plan_hash, &pr->key, HASH_REMOVE, NULL);
+	/* backends that cached "this plan has a record" must look again */
+	pg_atomic_fetch_add_u64(&pgperf_shared->records_generation, 1);
 }
 
 /*
@@ -744,7 +837,7 @@ drop_unreferenced_queries(Oid userid, Oid dbid, uint64 queryid)
 	}
 	/* backends that cached "this query has a record" must look again */
 	if (dropped)
-		pg_atomic_fetch_add_u64(&pgperf_shared->query_generation, 1);
+		pg_atomic_fetch_add_u64(&pgperf_shared->records_generation, 1);
 }
 
 /*

@@ -54,6 +54,10 @@ typedef struct PgperfCounters
 	int64		wal_records;
 	int64		wal_fpi;
 	uint64		wal_bytes;
+	int64		failed_calls;	/* ended by an error or a cancel */
+	double		failed_ms;		/* time they ran until they failed */
+	int64		failed_canceled;	/* of them, canceled (statement_timeout...) */
+	int32		last_failure;	/* SQLSTATE of the latest failure */
 	TimestampTz first_seen;
 	TimestampTz last_seen;
 	hist_t		hist;			/* execution time, microseconds */
@@ -120,6 +124,7 @@ typedef struct PgperfQueryEntry
 	int32		refcount;		/* linked statistics entries */
 	int32		encoding;
 	PgperfTextRef text;
+	uint64		last_planid;	/* the plan it was last seen with (0: none) */
 } PgperfQueryEntry;
 
 /* Global state, at the start of pgperf's shared memory. */
@@ -132,7 +137,7 @@ typedef struct PgperfShared
 	TimestampTz stats_since;	/* last full reset */
 	pg_atomic_uint32 current_window;	/* window new executions start in */
 	pg_atomic_uint32 oldest_window; /* oldest window kept */
-	pg_atomic_uint64 query_generation;	/* bumped when a query record goes */
+	pg_atomic_uint64 records_generation; /* bumped when a query or plan record goes */
 	/* text area bookkeeping, under the exclusive lock */
 	uint32		text_size;		/* bytes in the area */
 	uint32		text_used;		/* bytes handed out, live or not */
@@ -211,6 +216,10 @@ extern void PgperfStoreCreate(const PgperfStatKey *key, const PgperfExecDelta *d
 							  const PgperfPlanTexts *plan, const char *query,
 							  int query_len);
 extern void PgperfStorePlanning(const PgperfStatKey *key, double plan_ms);
+extern void PgperfStoreFailure(const PgperfStatKey *key, double ms, int sqlerrcode,
+							   TimestampTz when, const PgperfPlanTexts *plan,
+							   const char *query, int query_len);
+extern bool PgperfPlanKnown(const PgperfPlanKey *key);
 extern bool PgperfQueryKnown(const PgperfQueryKey *key);
 extern void PgperfStoreQueryText(const PgperfQueryKey *key, const char *text,
 								 int len);

@@ -22,7 +22,7 @@
 #include "store.h"
 #include "windows.h"
 
-#define STATEMENTS_COLS		43
+#define STATEMENTS_COLS		47
 #define PLANS_COLS			12
 #define INFO_COLS			14
 #define WINDOWS_COLS		6
@@ -180,6 +180,13 @@ pgperf_get_statements(PG_FUNCTION_ARGS)
 		snprintf(wal_bytes, sizeof(wal_bytes), UINT64_FORMAT, c.wal_bytes);
 		values[i++] = DirectFunctionCall3(numeric_in, CStringGetDatum(wal_bytes),
 										  ObjectIdGetDatum(0), Int32GetDatum(-1));
+		values[i++] = Int64GetDatum(c.failed_calls);
+		values[i++] = Float8GetDatum(c.failed_ms);
+		values[i++] = Int64GetDatum(c.failed_canceled);
+		if (c.failed_calls > 0)
+			values[i++] = CStringGetTextDatum(unpack_sql_state(c.last_failure));
+		else
+			nulls[i++] = true;
 		values[i++] = TimestampTzGetDatum(c.first_seen);
 		values[i++] = TimestampTzGetDatum(c.last_seen);
 		Assert(i == STATEMENTS_COLS);

@@ -214,8 +214,19 @@ opens_window(Node *stmt)
 		case T_CreateStatsStmt:
 		case T_AlterStatsStmt:
 		case T_ClusterStmt:
-		case T_AlterTableStmt:
 			return true;
+		case T_AlterTableStmt:
+			/* the same node carries ALTER VIEW, SEQUENCE and TYPE */
+			switch (((AlterTableStmt *) stmt)->objtype)
+			{
+				case OBJECT_TABLE:
+				case OBJECT_INDEX:
+				case OBJECT_MATVIEW:
+				case OBJECT_FOREIGN_TABLE:
+					return true;
+				default:
+					return false;
+			}
 		case T_DropStmt:
 			return ((DropStmt *) stmt)->removeType == OBJECT_INDEX ||
 				((DropStmt *) stmt)->removeType == OBJECT_STATISTIC_EXT;

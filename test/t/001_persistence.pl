@@ -150,14 +150,14 @@ like($before->{plans}, qr/Index Scan using acct_pkey on acct/,
 $node->stop('fast');
 ok(-f $dump, 'clean stop wrote pg_stat/pgperf.stat');
 
-# The header (native order: magic, version, ..., then at 64 the int64 record
+# The header (native order: magic, version, ..., then at 80 the int64 record
 # counts nqueries, nplans, nentries) agrees with what pgperf.info showed.
 {
 	my $bytes = slurp_file($dump);
 	my ($magic, $version) = unpack('L L', $bytes);
-	my (undef, $nplans, $nent) = unpack('x64 q q q', $bytes);
+	my (undef, $nplans, $nent) = unpack('x80 q q q', $bytes);
 	is(sprintf('%08x', $magic), '50475046', 'dump magic is "PGPF"');
-	is($version, 2, 'dump format version 2');
+	is($version, 3, 'dump format version 3');
 	is($nent, $nentries, 'dump holds as many entries as pgperf.info showed');
 	is($nplans, $nplans_info, 'dump holds as many plans as pgperf.info showed');
 }

@@ -114,17 +114,19 @@ note "real dump: $size bytes";
 # Header layout (persist.c, DumpHeader, native order, x86-64): nine uint32
 # (magic, version, pg_major, stat_key_size, counters_size, plan_entry_size,
 # query_key_size, hist_bins, window_size), int32 nwindows at 36, uint32
-# next_window_id at 40, int64 windows_dropped at 48, written_at at 56,
-# nqueries at 64, nplans at 72, nentries at 80, evictions, texts_dropped,
-# stats_since; 112 bytes.  Then the windows (nwindows x window_size), the
-# records, and the CRC-32C.
-my $header_size = 112;
+# next_window_id at 40, int64 windows_dropped at 48, uint32 change_size at
+# 56, int32 nchanges at 60, int64 changes_dropped at 64, written_at at 72,
+# nqueries at 80, nplans at 88, nentries at 96, evictions, texts_dropped,
+# stats_since; 128 bytes.  Then the windows (nwindows x window_size), the
+# plan changes (nchanges x change_size), the records, and the CRC-32C.
+my $header_size = 128;
 my ($magic, $version, $pg_major, $stat_key_size, $counters_size,
 	$plan_entry_size, $query_key_size, $hist_bins, $window_size, $nwindows)
   = unpack('L9 l', $real);
-my ($nqueries, $nplans, $nent) = unpack("x64 q3", $real);
+my ($change_size, $nchanges) = unpack('x56 L l', $real);
+my ($nqueries, $nplans, $nent) = unpack("x80 q3", $real);
 is(sprintf('%08x', $magic), '50475046', 'real dump: magic "PGPF"');
-is($version,  2,         'real dump: version 2');
+is($version,  3,         'real dump: version 3');
 cmp_ok($nwindows, '>=', 1, 'real dump: has windows');
 is($pg_major, 1500,      'real dump: PG_VERSION_NUM / 100 = 1500');
 is($nent,     $nentries, 'real dump: entry count');
@@ -136,16 +138,17 @@ cmp_ok($nplans,   '>=', 1, 'real dump: has plan records');
 
 # Where the first query record and the first plan record start.  A query
 # record is its key (uint64 queryid, Oid userid, Oid dbid), int32 encoding,
-# uint32 len, then len bytes; a plan record is a PgperfPlanEntry, then its
-# blob.  In PgperfPlanEntry, blob.len is at 60 and plan_len, sample_len,
-# params_len at 64, 68, 72 (x86-64); checked below on the real dump.
-my $query0 = $header_size + $nwindows * $window_size;
+# uint32 len, uint64 last_planid, then len bytes; a plan record is a
+# PgperfPlanEntry, then its blob.  In PgperfPlanEntry, blob.len is at 60 and
+# plan_len, sample_len, params_len at 64, 68, 72 (x86-64); checked below on
+# the real dump.
+my $query0 = $header_size + $nwindows * $window_size + $nchanges * $change_size;
 my $qlen_off = $query0 + $query_key_size + 4;
 my $plan0 = $query0;
 for (1 .. $nqueries)
 {
 	my $len = unpack('L', substr($real, $plan0 + $query_key_size + 4, 4));
-	$plan0 += $query_key_size + 8 + $len;
+	$plan0 += $query_key_size + 16 + $len;
 }
 my ($blob_len, $plan_len, $sample_len, $params_len) =
   unpack('L4', substr($real, $plan0 + 60, 16));
@@ -289,18 +292,21 @@ try_dump('(h) other counters layout',
 	fix_crc(patch($real, 16, 'L', $counters_size + 8)),
 	'it was written by a build with another layout');
 try_dump('(i) negative record count',
-	fix_crc(patch($real, 64, 'q', -1)),
+	fix_crc(patch($real, 80, 'q', -1)),
 	'its record counts are invalid');
 try_dump('(i2) more windows than present',
 	fix_crc(patch($real, 36, 'l', 1000000)),
 	'it ends inside the windows');
+try_dump('(i3) more plan changes than present',
+	fix_crc(patch($real, 60, 'l', 1000000)),
+	'it ends inside the plan changes');
 
 # Record checks: counts and lengths that do not match the contents.
 try_dump('(j) one entry more than present',
-	fix_crc(patch($real, 80, 'q', $nent + 1)),
+	fix_crc(patch($real, 96, 'q', $nent + 1)),
 	'it ends inside a statistics entry');
 try_dump('(k) one entry less than present',
-	fix_crc(patch($real, 80, 'q', $nent - 1)),
+	fix_crc(patch($real, 96, 'q', $nent - 1)),
 	'it has trailing bytes');
 try_dump('(l) huge query text length',
 	fix_crc(patch($real, $qlen_off, 'L', 0x7FFFFFFF)),
