@@ -263,7 +263,7 @@ CREATE VIEW pgperf.regressions AS
   SELECT detected_at, window_id, userid, dbid, queryid, query,
          old_planid, new_planid, old_calls, new_calls,
          old_mean_ms, new_mean_ms, old_p95_ms, new_p95_ms,
-         CASE WHEN new_mean_ms > 0 THEN new_mean_ms / old_mean_ms END AS slowdown,
+         CASE WHEN old_mean_ms > 0 THEN new_mean_ms / old_mean_ms END AS slowdown,
          old_failed, new_failed, p_value, reason, still_current
     FROM pgperf.get_plan_changes()
    WHERE status = 'regressed';
@@ -358,18 +358,17 @@ BEGIN
 
   cur := pgperf.baseline();
   RETURN QUERY
-  WITH b AS (
-    SELECT x.s->>'query' AS q, (x.s->>'calls')::numeric AS calls,
+  WITH both_runs AS (
+    SELECT d.run, x.s->>'query' AS q, (x.s->>'calls')::numeric AS calls,
            (x.s->>'blks_per_call')::numeric AS bpc,
            ARRAY(SELECT jsonb_array_elements_text(x.s->'planids') ORDER BY 1) AS planids,
            x.s->>'plan' AS plan
-      FROM jsonb_array_elements(baseline->'statements') AS x(s)
+      FROM (VALUES ('baseline', baseline), ('current', cur)) AS d(run, doc),
+           jsonb_array_elements(d.doc->'statements') AS x(s)
+  ), b AS (
+    SELECT * FROM both_runs WHERE run = 'baseline'
   ), c AS (
-    SELECT x.s->>'query' AS q, (x.s->>'calls')::numeric AS calls,
-           (x.s->>'blks_per_call')::numeric AS bpc,
-           ARRAY(SELECT jsonb_array_elements_text(x.s->'planids') ORDER BY 1) AS planids,
-           x.s->>'plan' AS plan
-      FROM jsonb_array_elements(cur->'statements') AS x(s)
+    SELECT * FROM both_runs WHERE run = 'current'
   ), ids AS (
     SELECT st.query AS q, min(st.queryid) AS queryid
       FROM pgperf.statements st

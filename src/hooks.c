@@ -21,7 +21,8 @@
  * ExecutorStart also computes the planid (cheap for a cached plan) and, for
  * a shape that has no plan record yet, captures its texts before it runs, so
  * that a plan which fails (say, times out) is stored with what it was.
- * ExecutorRun adds up the rows of every run (a cursor runs many times).
+ * The rows of every run (a cursor runs many times) add up in the total-time
+ * instrument, where the executor counts them.
  * ExecutorEnd stores the execution: store.c's hot path, or, for a new
  * shape, the slow path that captures texts first.  An execution that an
  * error or a cancel ends in ExecutorRun or ExecutorFinish is counted there,
@@ -69,18 +70,25 @@ typedef struct PgperfExec
 	uint32		window_id;
 	bool		toplevel;
 	bool		failed;			/* counted as failed: not as a call */
-	int64		rows;
 	PgperfPlanTexts *texts;		/* of a plan with no record yet, or NULL */
 	struct PgperfExec *next;
 	MemoryContextCallback cb;
 } PgperfExec;
 
-/* An execution's state and its total-time instrument, in one allocation. */
+/*
+ * An execution's state and its total-time instrument, in one allocation.
+ * With a 448-byte Instrumentation (PostgreSQL 15, 64-bit) that is one
+ * 512-byte chunk of the executor's memory as long as PgperfExec stays
+ * within 64 bytes; the next size class costs every execution more.
+ */
 typedef struct PgperfExecInstr
 {
 	PgperfExec	ex;
 	Instrumentation instr;
 } PgperfExecInstr;
+
+StaticAssertDecl(sizeof(void *) != 8 || sizeof(PgperfExec) <= 64,
+				 "PgperfExec grew past 64 bytes");
 
 static PgperfExec *open_execs = NULL;
 
@@ -206,7 +214,7 @@ capture_new_plan(QueryDesc *qd, PgperfExec *ex, uint64 generation)
 	pk.planid = ex->planid;
 	pk.userid = GetUserId();
 	pk.dbid = MyDatabaseId;
-	if (PgperfPlanKnown(&pk))
+	if (PgperfRecordExists(pgperf_plan_hash, &pk))
 	{
 		remember(pk.queryid, pk.planid, pk.userid, generation);
 		return;
@@ -250,7 +258,6 @@ pgperf_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		ex->window_id = pg_atomic_read_u32(&pgperf_shared->current_window);
 		ex->toplevel = (nesting_level == 0);
 		ex->failed = false;
-		ex->rows = 0;
 		ex->texts = NULL;
 		ex->cb.func = exec_unlink;
 		ex->cb.arg = ex;
@@ -318,8 +325,6 @@ note_failure(QueryDesc *qd)
 static void
 pgperf_ExecutorRun(PGPERF_EXECUTORRUN_ARGS)
 {
-	PgperfExec *ex;
-
 	nesting_level++;
 	PG_TRY();
 	{
@@ -336,10 +341,6 @@ pgperf_ExecutorRun(PGPERF_EXECUTORRUN_ARGS)
 	}
 	PG_END_TRY();
 	nesting_level--;
-
-	/* es_processed counts this run only */
-	if (open_execs != NULL && (ex = exec_find(queryDesc)) != NULL)
-		ex->rows += queryDesc->estate->es_processed;
 }
 
 static void
@@ -380,7 +381,8 @@ record_execution(QueryDesc *qd, PgperfExec *ex)
 	exec_key(qd, ex, &key);
 
 	d.exec_ms = instr->total * 1000.0;
-	d.rows = ex->rows;
+	/* the executor adds each run's rows to the total-time instrument */
+	d.rows = (int64) instr->ntuples;
 	d.bufusage = &instr->bufusage;
 	d.walusage = &instr->walusage;
 	d.when = GetCurrentStatementStartTimestamp();
@@ -497,7 +499,7 @@ store_normalized_text(uint64 queryid, const char *source, int location, int len,
 	key.dbid = MyDatabaseId;
 	if (is_known(queryid, 0, key.userid, generation))
 		return;
-	if (PgperfQueryKnown(&key))
+	if (PgperfRecordExists(pgperf_query_hash, &key))
 	{
 		remember(queryid, 0, key.userid, generation);
 		return;

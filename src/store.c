@@ -550,26 +550,14 @@ PgperfStoreFailure(const PgperfStatKey *origkey, double ms, int sqlerrcode,
 	LWLockRelease(pgperf_shared->lock);
 }
 
-/* Reports whether a plan record exists. */
+/* Reports whether 'key' has a record in 'table' (plan or query records). */
 bool
-PgperfPlanKnown(const PgperfPlanKey *key)
+PgperfRecordExists(HTAB *table, const void *key)
 {
 	bool		found;
 
 	LWLockAcquire(pgperf_shared->lock, LW_SHARED);
-	found = hash_search(pgperf_plan_hash, key, HASH_FIND, NULL) != NULL;
-	LWLockRelease(pgperf_shared->lock);
-	return found;
-}
-
-/* Reports whether a query record exists. */
-bool
-PgperfQueryKnown(const PgperfQueryKey *key)
-{
-	bool		found;
-
-	LWLockAcquire(pgperf_shared->lock, LW_SHARED);
-	found = hash_search(pgperf_query_hash, key, HASH_FIND, NULL) != NULL;
+	found = hash_search(table, key, HASH_FIND, NULL) != NULL;
 	LWLockRelease(pgperf_shared->lock);
 	return found;
 }

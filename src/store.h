@@ -219,8 +219,7 @@ extern void PgperfStorePlanning(const PgperfStatKey *key, double plan_ms);
 extern void PgperfStoreFailure(const PgperfStatKey *key, double ms, int sqlerrcode,
 							   TimestampTz when, const PgperfPlanTexts *plan,
 							   const char *query, int query_len);
-extern bool PgperfPlanKnown(const PgperfPlanKey *key);
-extern bool PgperfQueryKnown(const PgperfQueryKey *key);
+extern bool PgperfRecordExists(HTAB *table, const void *key);
 extern void PgperfStoreQueryText(const PgperfQueryKey *key, const char *text,
 								 int len);
 
