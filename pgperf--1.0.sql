@@ -164,6 +164,8 @@ CREATE FUNCTION pgperf.compare(
     OUT wal_bytes_per_call_after double precision,
     OUT failed_before bigint,
     OUT failed_after bigint,
+    OUT failed_ms_before double precision,
+    OUT failed_ms_after double precision,
     OUT p_value double precision,
     OUT verdict text,
     OUT reason text
@@ -198,6 +200,8 @@ CREATE FUNCTION pgperf.compare(
     OUT wal_bytes_per_call_after double precision,
     OUT failed_before bigint,
     OUT failed_after bigint,
+    OUT failed_ms_before double precision,
+    OUT failed_ms_after double precision,
     OUT p_value double precision,
     OUT verdict text,
     OUT reason text

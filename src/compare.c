@@ -27,7 +27,7 @@
 #include "store.h"
 #include "windows.h"
 
-#define COMPARE_COLS	25
+#define COMPARE_COLS	27
 
 PG_FUNCTION_INFO_V1(pgperf_compare);
 PG_FUNCTION_INFO_V1(pgperf_compare_labels);
@@ -271,6 +271,8 @@ emit_comparison(FunctionCallInfo fcinfo, Comparison *cmp)
 		set_float(values, nulls, i++, ha, PgperfSidePerCall(a->wal_bytes, a));
 		values[i++] = Int64GetDatum(b->failed);
 		values[i++] = Int64GetDatum(a->failed);
+		values[i++] = Float8GetDatum(b->failed_ms);
+		values[i++] = Float8GetDatum(a->failed_ms);
 		set_float(values, nulls, i++, cs->tested, cs->p);
 		values[i++] = CStringGetTextDatum(pgperf_verdict_names[cs->verdict]);
 		values[i++] = CStringGetTextDatum(cs->reason);

@@ -25,6 +25,9 @@ $node->safe_psql('postgres', q{
 	CREATE TABLE rl2 AS SELECT * FROM rl;
 	CREATE INDEX rl2_grp ON rl2 (grp);
 	ANALYZE rl2;
+	CREATE TABLE rl3 AS SELECT * FROM rl;
+	CREATE INDEX rl3_grp ON rl3 (grp);
+	ANALYZE rl3;
 	SELECT pgperf.reset();
 });
 
@@ -84,6 +87,21 @@ my ($ret, $stdout, $stderr) = $node->psql('postgres', q{
 	SELECT 5;
 });
 like($stderr, qr/WARNING:  pgperf: plan regression in query/, 'at the level asked for');
+
+# a planner setting changed for the whole server (ALTER SYSTEM and a
+# reload): the plan flips, and the regression is found the same way
+$node->safe_psql('postgres', sprintf($loop, 1, 20, 'rl3'));
+$node->safe_psql('postgres', "ALTER SYSTEM SET $_ = off")
+  for qw(enable_indexscan enable_indexonlyscan enable_bitmapscan);
+$node->reload;
+$node->poll_query_until('postgres', q{SELECT current_setting('enable_bitmapscan') = 'off'});
+$node->safe_psql('postgres', sprintf($loop, 21, 40, 'rl3'));
+is($node->safe_psql('postgres',
+		q{SELECT reason LIKE '%to Seq Scan on rl3;%'
+		    FROM pgperf.regressions WHERE query LIKE 'SELECT count(*) FROM rl3%'}),
+	't', 'a setting changed by ALTER SYSTEM: the flip is a regression');
+$node->safe_psql('postgres', 'ALTER SYSTEM RESET ALL');
+$node->reload;
 
 # only superusers may turn it on
 $node->safe_psql('postgres', 'CREATE ROLE rl_user LOGIN');
