@@ -9,23 +9,11 @@
  *	   a Mann-Whitney U test on the two latency histograms; the p-values of
  *	   all statements judged together are adjusted (Benjamini-Hochberg), and
  *	   the adjusted value is what is reported.
- *	2. Judge: the time changed when its adjusted p is below
- *	   pgperf.compare_alpha and the mean moved by at least
- *	   pgperf.compare_min_change.  Then, in this order:
- *	   - the share of executions ended by an error or a cancel
- *	     (statement_timeout) moved by 10 points: regressed or improved, on
- *	     failures alone;
- *	   - plan changed (the sets of planids differ): improved or regressed,
- *	     and the reason names the plan nodes that differ;
- *	   - same plan, a statement that writes touching a quarter more (or
- *	     fewer) blocks per call, the time not moving the other way: regressed
- *	     (or improved) even if the time alone is not significant, with WAL
- *	     and dirtied blocks in the reason (an index added to a table makes
- *	     every non-HOT update and every insert descend it);
- *	   - same plan, same blocks per call, reads turned into hits (or back) by
- *	     at least a fifth of the blocks: cache_effect, never credited to a
- *	     plan or an index;
- *	   - same plan otherwise: improved or regressed, "same plan".
+ *	2. Judge: a statement whose share of failed executions (an error, or a
+ *	   cancel such as statement_timeout) moved by 10 points, with at least 3
+ *	   failures, is regressed or improved on that alone; the others by the
+ *	   rules of core/verdict.h (plan changed, write work, cache effect, same
+ *	   plan).  Here the figures are gathered and the reason is written.
  *
  * Texts, plans and samples of other roles are shown only to superusers and
  * pg_read_all_stats members; the reason then omits the plan nodes.
@@ -42,14 +30,13 @@
 
 #include "core/plansum.h"
 #include "core/signif.h"
+#include "core/verdict.h"
 #include "judge.h"
 
 int			pgperf_compare_min_calls = 10;
 double		pgperf_compare_alpha = 0.05;
 double		pgperf_compare_min_change = 0.10;
 
-#define CACHE_SHIFT		0.2		/* share of blocks turned from reads to hits */
-#define SAME_BLOCKS		1.25	/* blocks per call within 25%: the same work */
 #define FAIL_CHANGE		0.10	/* share of executions failing moved 10 points */
 #define FAIL_MIN		3		/* ... with at least this many failures */
 
@@ -270,18 +257,36 @@ append_count(StringInfo buf, double v)
 		appendStringInfo(buf, "%.1f", v);
 }
 
-/* Appends "9.8x faster" / "2.1x slower" and the p-value. */
+/* Appends " (p < 0.001)" or " (p = 0.042)". */
 static void
-append_change(StringInfo buf, double speedup, double p)
+append_p(StringInfo buf, double p)
 {
-	if (speedup >= 1)
-		appendStringInfo(buf, "%.1fx faster", speedup);
-	else
-		appendStringInfo(buf, "%.1fx slower", 1 / speedup);
 	if (p < 0.001)
 		appendStringInfoString(buf, " (p < 0.001)");
 	else
 		appendStringInfo(buf, " (p = %.3f)", p);
+}
+
+/* Appends "9.8x faster" / "2.1x slower" and the p-value. */
+static void
+append_change(StringInfo buf, double speedup, double p)
+{
+	double		factor = speedup >= 1 ? speedup : 1 / speedup;
+
+	/* two decimals for small changes: "1.02x", not "1.0x" */
+	appendStringInfo(buf, factor < 1.1 ? "%.2fx %s" : "%.1fx %s", factor,
+					 speedup >= 1 ? "faster" : "slower");
+	append_p(buf, p);
+}
+
+/* Appends ", blocks per call 9304 -> 713". */
+static void
+append_blocks(StringInfo buf, const verdict_input *in)
+{
+	appendStringInfoString(buf, ", blocks per call ");
+	append_count(buf, in->blks_before);
+	appendStringInfoString(buf, " -> ");
+	append_count(buf, in->blks_after);
 }
 
 /* Appends how the plan changed. */
@@ -355,98 +360,85 @@ judge_tested(PgperfPair *cs, StringInfo reason)
 {
 	const PgperfSide *b = &cs->side[0];
 	const PgperfSide *a = &cs->side[1];
-	double		speedup = b->exec.mean / a->exec.mean;
-	double		grow = 1 + pgperf_compare_min_change;
-	bool		changed = plans_differ(cs);
-	bool		faster = speedup > 1;
-	bool		time_moved = cs->p < pgperf_compare_alpha &&
-		(speedup >= grow || speedup <= 1 / grow);
-	double		blk_b = blocks_per_call(b),
-				blk_a = blocks_per_call(a);
-	bool		writes = b->wal_records > 0 && a->wal_records > 0;
-	bool		work_up = blk_a >= blk_b * SAME_BLOCKS;
-	bool		work_down = blk_a * SAME_BLOCKS <= blk_b;
-	double		rd_b = per_call((double) b->blks_read, b),
-				rd_a = per_call((double) a->blks_read, a);
-	double		shift = (rd_b - rd_a) / Max(Max(blk_b, blk_a), 1e-9);
+	verdict_input in;
+	verdict_result r;
+	static const PgperfVerdict outcome[] = {
+		[VERDICT_REGRESSED] = PGPERF_REGRESSED,
+		[VERDICT_IMPROVED] = PGPERF_IMPROVED,
+		[VERDICT_CACHE_EFFECT] = PGPERF_CACHE_EFFECT,
+		[VERDICT_UNCHANGED] = PGPERF_UNCHANGED,
+	};
 
-	if (changed)
+	in.speedup = b->exec.mean / a->exec.mean;
+	in.p = cs->p;
+	in.alpha = pgperf_compare_alpha;
+	in.min_change = pgperf_compare_min_change;
+	in.plans_differ = plans_differ(cs);
+	in.writes = b->wal_records > 0 && a->wal_records > 0;
+	in.blks_before = blocks_per_call(b);
+	in.blks_after = blocks_per_call(a);
+	in.reads_before = per_call((double) b->blks_read, b);
+	in.reads_after = per_call((double) a->blks_read, a);
+	verdict_judge(&in, &r);
+	cs->verdict = outcome[r.outcome];
+
+	switch (r.rule)
 	{
-		cs->verdict = !time_moved ? PGPERF_UNCHANGED : faster ? PGPERF_IMPROVED : PGPERF_REGRESSED;
-		append_plan_change(reason, cs);
-		if (!time_moved)
-		{
-			appendStringInfo(reason, ", but the time did not change significantly: %.2fx", speedup);
-			appendStringInfo(reason, cs->p < 0.001 ? " (p < 0.001)" : " (p = %.3f)", cs->p);
-			return;
-		}
-		appendStringInfoString(reason, "; ");
-		append_change(reason, speedup, cs->p);
-		appendStringInfoString(reason, ", blocks per call ");
-		append_count(reason, blk_b);
-		appendStringInfoString(reason, " -> ");
-		append_count(reason, blk_a);
-		if (!faster && shift <= -CACHE_SHIFT)
-		{
-			appendStringInfoString(reason, "; reads per call rose from ");
-			append_count(reason, rd_b);
+		case VERDICT_RULE_PLAN:
+			append_plan_change(reason, cs);
+			if (!r.time_moved)
+			{
+				appendStringInfo(reason, ", but the time did not change significantly: %.2fx",
+								 in.speedup);
+				append_p(reason, cs->p);
+				break;
+			}
+			appendStringInfoString(reason, "; ");
+			append_change(reason, in.speedup, cs->p);
+			append_blocks(reason, &in);
+			if (!r.faster && r.shift <= -VERDICT_CACHE_SHIFT)
+			{
+				appendStringInfoString(reason, "; reads per call rose from ");
+				append_count(reason, in.reads_before);
+				appendStringInfoString(reason, " to ");
+				append_count(reason, in.reads_after);
+				appendStringInfoString(reason, ", part of it may be a cold cache");
+			}
+			break;
+		case VERDICT_RULE_WRITES:
+			append_writes(reason, b, a, r.more_work);
+			appendStringInfoString(reason, "; ");
+			if (r.time_moved)
+				append_change(reason, in.speedup, cs->p);
+			else
+			{
+				appendStringInfo(reason, "time %.2fx, not a significant change", in.speedup);
+				append_p(reason, cs->p);
+			}
+			break;
+		case VERDICT_RULE_NO_CHANGE:
+			appendStringInfo(reason, "no significant change: %.2fx", in.speedup);
+			append_p(reason, cs->p);
+			break;
+		case VERDICT_RULE_CACHE:
+			appendStringInfoString(reason, "same plan; ");
+			append_change(reason, in.speedup, cs->p);
+			appendStringInfo(reason, ", explained by the cache: reads per call %s from ",
+							 r.faster ? "fell" : "rose");
+			append_count(reason, in.reads_before);
 			appendStringInfoString(reason, " to ");
-			append_count(reason, rd_a);
-			appendStringInfoString(reason, ", part of it may be a cold cache");
-		}
-		return;
+			append_count(reason, in.reads_after);
+			appendStringInfoString(reason, " while blocks per call stayed at ");
+			append_count(reason, in.blks_after);
+			appendStringInfoString(reason, "; not a plan effect");
+			break;
+		case VERDICT_RULE_SAME_PLAN:
+			appendStringInfoString(reason, "same plan; ");
+			append_change(reason, in.speedup, cs->p);
+			append_blocks(reason, &in);
+			appendStringInfoString(reason, "; not a plan effect (load, locks, settings or data?)");
+			break;
 	}
-
-	/* same plan, a write doing more (or less) work, the time not saying otherwise */
-	if (writes && ((work_up && (!time_moved || !faster)) ||
-				   (work_down && (!time_moved || faster))))
-	{
-		cs->verdict = work_up ? PGPERF_REGRESSED : PGPERF_IMPROVED;
-		append_writes(reason, b, a, work_up);
-		appendStringInfoString(reason, "; ");
-		if (time_moved)
-			append_change(reason, speedup, cs->p);
-		else
-		{
-			appendStringInfo(reason, "time %.2fx, not a significant change", speedup);
-			appendStringInfo(reason, cs->p < 0.001 ? " (p < 0.001)" : " (p = %.3f)", cs->p);
-		}
-		return;
-	}
-
-	if (!time_moved)
-	{
-		cs->verdict = PGPERF_UNCHANGED;
-		appendStringInfo(reason, "no significant change: %.2fx", speedup);
-		appendStringInfo(reason, cs->p < 0.001 ? " (p < 0.001)" : " (p = %.3f)", cs->p);
-		return;
-	}
-
-	if (Max(blk_a, blk_b) <= SAME_BLOCKS * Min(blk_a, blk_b) &&
-		(faster ? shift >= CACHE_SHIFT : shift <= -CACHE_SHIFT))
-	{
-		cs->verdict = PGPERF_CACHE_EFFECT;
-		appendStringInfoString(reason, "same plan; ");
-		append_change(reason, speedup, cs->p);
-		appendStringInfo(reason, ", explained by the cache: reads per call %s from ",
-						 faster ? "fell" : "rose");
-		append_count(reason, rd_b);
-		appendStringInfoString(reason, " to ");
-		append_count(reason, rd_a);
-		appendStringInfoString(reason, " while blocks per call stayed at ");
-		append_count(reason, blk_a);
-		appendStringInfoString(reason, "; not a plan effect");
-		return;
-	}
-
-	cs->verdict = faster ? PGPERF_IMPROVED : PGPERF_REGRESSED;
-	appendStringInfoString(reason, "same plan; ");
-	append_change(reason, speedup, cs->p);
-	appendStringInfoString(reason, ", blocks per call ");
-	append_count(reason, blk_b);
-	appendStringInfoString(reason, " -> ");
-	append_count(reason, blk_a);
-	appendStringInfoString(reason, "; not a plan effect (load, locks, settings or data?)");
 }
 
 /*

@@ -6,7 +6,8 @@
 #  - BookWyrm, cache made to matter: every call of the first window reads its
 #    blocks (a 72 MB scan through the bulk-read ring of a 128 MB
 #    shared_buffers); after a restart with a bigger shared_buffers and
-#    pg_prewarm every block is a hit.  Same plan: cache_effect, not improved.
+#    pg_prewarm every block is a hit.  Same plan: cache_effect (or unchanged
+#    where the reads cost too little to move the time), never improved.
 #  - BookWyrm, the index from the real case: improved, plan_changed, and the
 #    reason names the index.
 #  - Channable: the 1% UPDATE after a unique index on the URL column is
@@ -67,9 +68,13 @@ isnt($verdict, 'improved', 'cold then warm cache: not reported improved');
 like($verdict, qr/^(cache_effect|unchanged)$/, 'cold then warm cache: cache_effect or unchanged');
 is($changed, 'false', 'cold then warm cache: same plan');
 
-# 2. Every call reads, then every call hits: a cache effect.  Reads from the
-# operating system's page cache cost little (here about 5% of the query), so
-# the comparison is asked to report changes from 2% on.
+# 2. Every call reads, then every call hits.  Reads from the operating
+# system's page cache cost little (a few percent of the query at most), so
+# the comparison is asked to report changes from 2% on; whether the time
+# moves significantly still depends on the machine: the verdict is a cache
+# effect when it does, unchanged when it does not, and never improved.  The
+# rule itself, with figures that make the time move, is unit-tested
+# (test/unit/test_verdict.c).
 $node->append_conf('postgresql.conf', 'shared_buffers = 128MB');
 $node->restart;
 $node->safe_psql('postgres', q{SELECT pgperf.mark('reads')});
@@ -85,8 +90,13 @@ my ($v2, $c2, $rd_b, $rd_a, $reason2) = split /\|/, $r;
 cmp_ok($rd_b, '>', 1000, 'the first window read its blocks');
 cmp_ok($rd_a, '<', 10, 'the second window found them cached');
 is($c2, 'false', 'same plan in both');
-is($v2, 'cache_effect', 'reads turned into hits: cache_effect');
-like($reason2, qr/explained by the cache: reads per call fell/, 'the reason says so');
+like($v2, qr/^(cache_effect|unchanged)$/,
+	'reads turned into hits: cache_effect or unchanged, never improved');
+like($reason2,
+	$v2 eq 'cache_effect'
+	? qr/^same plan; [\d.]+x faster .*explained by the cache: reads per call fell/
+	: qr/^no significant change/,
+	'the reason says which');
 
 # 3. The index of the real case: improved, plan changed, the index named.
 $node->command_ok(

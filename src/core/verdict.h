@@ -1,0 +1,74 @@
+/*
+ * verdict.h
+ *		The rules that turn a statement's figures on two sides (before and
+ *		after a boundary, or its old and its new plan) into a verdict, once
+ *		both sides have enough executions to be tested.
+ *
+ * The rules, in order:
+ *	- the plans differ: improved or regressed if the time moved, unchanged
+ *	  otherwise;
+ *	- same plan, a statement that writes, touching a quarter more (fewer)
+ *	  blocks per call, the time not moving the other way: regressed
+ *	  (improved), whether or not the time moved;
+ *	- the time did not move: unchanged;
+ *	- same plan, same blocks per call (within a quarter), and at least a
+ *	  fifth of the blocks turned from reads into hits (faster) or back
+ *	  (slower): cache_effect;
+ *	- otherwise: improved or regressed, with the same plan.
+ * The time moved when the adjusted p-value is below alpha and the mean moved
+ * by at least min_change (relative).  Plain C, no postgres.h.
+ */
+#ifndef PGPERF_VERDICT_H
+#define PGPERF_VERDICT_H
+
+#include <stdbool.h>
+
+#define VERDICT_SAME_BLOCKS		1.25	/* blocks per call within 25%: same work */
+#define VERDICT_CACHE_SHIFT		0.2		/* share of blocks turned reads <-> hits */
+
+typedef enum verdict_outcome
+{
+	VERDICT_REGRESSED,
+	VERDICT_IMPROVED,
+	VERDICT_CACHE_EFFECT,
+	VERDICT_UNCHANGED
+} verdict_outcome;
+
+/* Which rule decided: what the reason must explain. */
+typedef enum verdict_rule
+{
+	VERDICT_RULE_PLAN,			/* the plans differ */
+	VERDICT_RULE_WRITES,		/* same plan, a write doing more or less work */
+	VERDICT_RULE_NO_CHANGE,		/* same plan, the time did not move */
+	VERDICT_RULE_CACHE,			/* same plan, reads turned into hits or back */
+	VERDICT_RULE_SAME_PLAN		/* same plan, faster or slower all the same */
+} verdict_rule;
+
+typedef struct verdict_input
+{
+	double		speedup;		/* mean before / mean after */
+	double		p;				/* adjusted p-value of the time change */
+	double		alpha;
+	double		min_change;		/* e.g. 0.10 */
+	bool		plans_differ;
+	bool		writes;			/* WAL on both sides */
+	double		blks_before;	/* shared blocks (hit + read) per call */
+	double		blks_after;
+	double		reads_before;	/* shared blocks read per call */
+	double		reads_after;
+} verdict_input;
+
+typedef struct verdict_result
+{
+	verdict_outcome outcome;
+	verdict_rule rule;
+	bool		time_moved;
+	bool		faster;			/* speedup > 1 */
+	bool		more_work;		/* RULE_WRITES: blocks per call grew */
+	double		shift;			/* (reads before - reads after) / blocks per call */
+} verdict_result;
+
+/* Applies the rules above to 'in'. */
+extern void verdict_judge(const verdict_input *in, verdict_result *out);
+
+#endif							/* PGPERF_VERDICT_H */
