@@ -24,35 +24,9 @@
 #include <cmocka.h>
 
 #include "diff.h"
+#include "rng.h"
 
 #define MAX_LINES	16
-
-/* xorshift64* PRNG state; every test reseeds it. */
-static uint64_t rng_state;
-
-/* Seeds the PRNG (the seed must not be 0). */
-static void
-rng_seed(uint64_t seed)
-{
-	rng_state = seed;
-}
-
-/* Returns the next 64-bit pseudo-random number (xorshift64*). */
-static uint64_t
-rng_next(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * UINT64_C(0x2545F4914F6CDD1D);
-}
-
-/* Returns a pseudo-random integer in [0, n). */
-static int
-rng_below(int n)
-{
-	return (int) (rng_next() % (uint64_t) n);
-}
 
 /* Memo of lcs_rec: -1 for not yet known. */
 static int	lcs_memo[MAX_LINES + 1][MAX_LINES + 1];

@@ -20,26 +20,7 @@
 #include <cmocka.h>
 
 #include "fp.h"
-
-/* xorshift64* PRNG state; every test reseeds it. */
-static uint64_t rng_state;
-
-/* Seeds the PRNG (the seed must not be 0). */
-static void
-rng_seed(uint64_t seed)
-{
-	rng_state = seed;
-}
-
-/* Returns the next 64-bit pseudo-random number (xorshift64*). */
-static uint64_t
-rng_next(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * UINT64_C(0x2545F4914F6CDD1D);
-}
+#include "rng.h"
 
 /* Returns the fingerprint of the n words w[0..n-1]. */
 static uint64_t

@@ -23,51 +23,14 @@
 #include <cmocka.h>
 
 #include "hist.h"
+#include "rng.h"
 
-#define PI			3.14159265358979323846
 #define MAX_REL_ERR 0.05			/* the claim under test */
 
 /* Percentiles checked, as doubles and exactly as per-mille integers. */
 static const double probs[] = {0.01, 0.5, 0.9, 0.95, 0.99, 0.999, 1.0};
 static const uint64_t per_mille[] = {10, 500, 900, 950, 990, 999, 1000};
 #define NPROBS		(sizeof(probs) / sizeof(probs[0]))
-
-/* xorshift64* PRNG state; every test reseeds it. */
-static uint64_t rng_state;
-
-/* Seeds the PRNG (the seed must not be 0). */
-static void
-rng_seed(uint64_t seed)
-{
-	rng_state = seed;
-}
-
-/* Returns the next 64-bit pseudo-random number (xorshift64*). */
-static uint64_t
-rng_next(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * UINT64_C(0x2545F4914F6CDD1D);
-}
-
-/* Returns a uniform double in [0, 1). */
-static double
-rng_uniform(void)
-{
-	return (double) (rng_next() >> 11) * 0x1.0p-53;
-}
-
-/* Returns a standard normal deviate (Box-Muller). */
-static double
-rng_normal(void)
-{
-	double		u1 = 1.0 - rng_uniform();	/* (0, 1] */
-	double		u2 = rng_uniform();
-
-	return sqrt(-2.0 * log(u1)) * cos(2.0 * PI * u2);
-}
 
 /* Returns a log-uniform value in [lo, hi]. */
 static double

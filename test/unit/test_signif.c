@@ -28,36 +28,10 @@
 #include <cmocka.h>
 
 #include "signif.h"
+#include "rng.h"
 
 #define MAX_RAW		4096		/* largest raw sample the reference expands */
 #define MAX_BINS	64
-
-/* xorshift64* PRNG state; every test reseeds it. */
-static uint64_t rng_state;
-
-/* Seeds the PRNG (the seed must not be 0). */
-static void
-rng_seed(uint64_t seed)
-{
-	rng_state = seed;
-}
-
-/* Returns the next 64-bit pseudo-random number (xorshift64*). */
-static uint64_t
-rng_next(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * UINT64_C(0x2545F4914F6CDD1D);
-}
-
-/* Returns a pseudo-random integer in [0, n). */
-static int
-rng_below(int n)
-{
-	return (int) (rng_next() % (uint64_t) n);
-}
 
 /* Fails unless got is within rel (relative) of want; exact if want is 0. */
 static void

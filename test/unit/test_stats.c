@@ -20,46 +20,9 @@
 #include <cmocka.h>
 
 #include "stats.h"
+#include "rng.h"
 
-#define PI			3.14159265358979323846
 #define UNIT_ROUNDOFF (DBL_EPSILON / 2)	/* u = 2^-53 */
-
-/* xorshift64* PRNG state; every test reseeds it. */
-static uint64_t rng_state;
-
-/* Seeds the PRNG (the seed must not be 0). */
-static void
-rng_seed(uint64_t seed)
-{
-	rng_state = seed;
-}
-
-/* Returns the next 64-bit pseudo-random number (xorshift64*). */
-static uint64_t
-rng_next(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * UINT64_C(0x2545F4914F6CDD1D);
-}
-
-/* Returns a uniform double in [0, 1). */
-static double
-rng_uniform(void)
-{
-	return (double) (rng_next() >> 11) * 0x1.0p-53;
-}
-
-/* Returns a standard normal deviate (Box-Muller). */
-static double
-rng_normal(void)
-{
-	double		u1 = 1.0 - rng_uniform();	/* (0, 1] */
-	double		u2 = rng_uniform();
-
-	return sqrt(-2.0 * log(u1)) * cos(2.0 * PI * u2);
-}
 
 /* Reference summary of a dataset, by the two-pass method in long double. */
 typedef struct ref_t
