@@ -11,9 +11,12 @@
  *	  blocks per call, the time not moving the other way: regressed
  *	  (improved), whether or not the time moved;
  *	- the time did not move: unchanged;
- *	- same plan, same blocks per call (within a quarter), and at least a
- *	  fifth of the blocks turned from reads into hits (faster) or back
- *	  (slower): cache_effect;
+ *	- same plan, same blocks per call (within a quarter), and reads turned
+ *	  into hits (faster) or back (slower) for at least 1% of the blocks:
+ *	  cache_effect.  A read costs many hits (from disk, a hundred), so even
+ *	  a small share of reads can move the time; a time change with the same
+ *	  plan and the same work is never credited to anything but the cache
+ *	  when the reads moved with it;
  *	- otherwise: improved or regressed, with the same plan.
  * The time moved when the adjusted p-value is below alpha and the mean moved
  * by at least min_change (relative).  Plain C, no postgres.h.
@@ -24,7 +27,7 @@
 #include <stdbool.h>
 
 #define VERDICT_SAME_BLOCKS		1.25	/* blocks per call within 25%: same work */
-#define VERDICT_CACHE_SHIFT		0.2		/* share of blocks turned reads <-> hits */
+#define VERDICT_CACHE_SHIFT		0.01	/* share of blocks turned reads <-> hits */
 
 typedef enum verdict_outcome
 {
