@@ -281,15 +281,22 @@ emit_comparison(FunctionCallInfo fcinfo, Comparison *cmp)
 	}
 }
 
+/* Resolves window-id arguments 'first' and 'first' + 1 (NULL stays NULL). */
+static void
+ids_to_windows(FunctionCallInfo fcinfo, int first, PgperfWindow *wb, PgperfWindow *wa)
+{
+	resolve_windows(PG_ARGISNULL(first), PG_ARGISNULL(first) ? 0 : PG_GETARG_INT32(first),
+					PG_ARGISNULL(first + 1), PG_ARGISNULL(first + 1) ? 0 : PG_GETARG_INT32(first + 1),
+					wb, wa);
+}
+
 Datum
 pgperf_compare(PG_FUNCTION_ARGS)
 {
 	PgperfWindow wb,
 				wa;
 
-	resolve_windows(PG_ARGISNULL(0), PG_ARGISNULL(0) ? 0 : PG_GETARG_INT32(0),
-					PG_ARGISNULL(1), PG_ARGISNULL(1) ? 0 : PG_GETARG_INT32(1),
-					&wb, &wa);
+	ids_to_windows(fcinfo, 0, &wb, &wa);
 	InitMaterializedSRF(fcinfo, 0);
 	emit_comparison(fcinfo, compare_windows(&wb, &wa, 0));
 	return (Datum) 0;
@@ -387,9 +394,7 @@ pgperf_plan_diff(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("queryid must not be null")));
 	queryid = (uint64) PG_GETARG_INT64(0);
-	resolve_windows(PG_ARGISNULL(1), PG_ARGISNULL(1) ? 0 : PG_GETARG_INT32(1),
-					PG_ARGISNULL(2), PG_ARGISNULL(2) ? 0 : PG_GETARG_INT32(2),
-					&wb, &wa);
+	ids_to_windows(fcinfo, 1, &wb, &wa);
 
 	stmts = gather(wb.id, wa.id, queryid);
 	cs = hash_search(stmts, &queryid, HASH_FIND, NULL);
@@ -566,9 +571,7 @@ pgperf_report(PG_FUNCTION_ARGS)
 	PgperfWindow wb,
 				wa;
 
-	resolve_windows(PG_ARGISNULL(0), PG_ARGISNULL(0) ? 0 : PG_GETARG_INT32(0),
-					PG_ARGISNULL(1), PG_ARGISNULL(1) ? 0 : PG_GETARG_INT32(1),
-					&wb, &wa);
+	ids_to_windows(fcinfo, 0, &wb, &wa);
 	PG_RETURN_TEXT_P(build_report(compare_windows(&wb, &wa, 0)));
 }
 

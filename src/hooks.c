@@ -285,6 +285,17 @@ exec_key(const QueryDesc *qd, const PgperfExec *ex, PgperfStatKey *key)
 	key->toplevel = ex->toplevel;
 }
 
+/* Returns the statement's text, cut to pgperf.max_text_length, and its length. */
+static const char *
+statement_text(QueryDesc *qd, int *len)
+{
+	const char *query = PgperfStatementText(qd, len);
+
+	if (*len > pgperf_max_text_length)
+		*len = pg_mbcliplen(query, *len, pgperf_max_text_length);
+	return query;
+}
+
 /*
  * Counts an execution that an error (or a cancel: statement_timeout, the
  * user) is ending, with the time it ran.  Runs in the error's PG_CATCH, so
@@ -315,9 +326,7 @@ note_failure(QueryDesc *qd)
 		ms += INSTR_TIME_GET_MILLISEC(now);
 	}
 	exec_key(qd, ex, &key);
-	query = PgperfStatementText(qd, &query_len);
-	if (query_len > pgperf_max_text_length)
-		query_len = pg_mbcliplen(query, query_len, pgperf_max_text_length);
+	query = statement_text(qd, &query_len);
 	PgperfStoreFailure(&key, ms, geterrcode(), GetCurrentStatementStartTimestamp(),
 					   ex->texts, query, query_len);
 }
@@ -400,9 +409,7 @@ record_execution(QueryDesc *qd, PgperfExec *ex)
 	if (needs.query)
 	{
 		/* parse analysis did not normalize it (no constants, or evicted) */
-		query = PgperfStatementText(qd, &query_len);
-		if (query_len > pgperf_max_text_length)
-			query_len = pg_mbcliplen(query, query_len, pgperf_max_text_length);
+		query = statement_text(qd, &query_len);
 	}
 	PgperfStoreCreate(&key, &d, needs.plan ? &texts : NULL, query, query_len);
 }
