@@ -12,6 +12,8 @@ PACKAGES=(
   libcmocka-dev                # unit tests
   libipc-run-perl              # TAP tests
   valgrind                     # benchmark: instruction counts
+  postgresql-15-hypopg         # try_index(hypothetical => true)
+  sqlsmith                     # random SQL against a server with pgperf
   "$@"
 )
 
