@@ -19,6 +19,7 @@
 #include "signif.h"
 
 #include <math.h>
+#include <stdbool.h>
 
 double
 norm_sf(double z)
@@ -26,37 +27,20 @@ norm_sf(double z)
 	return 0.5 * erfc(z / sqrt(2.0));
 }
 
-int
-mw_test_binned(const uint64_t *a, const uint64_t *b, int nbins, mw_result *out)
+/* Fills 'out' from the sizes, U and the tie sum; shared by both forms. */
+static int
+mw_finish(long double n1, long double n2, long double u, long double ties,
+		  mw_result *out)
 {
-	long double n1 = 0,
-				n2 = 0,
-				u = 0,
-				below_b = 0,
-				ties = 0,
-				n,
+	long double n,
 				mean,
 				var,
 				diff;
 
-	for (int k = 0; k < nbins; k++)
-	{
-		n1 += a[k];
-		n2 += b[k];
-	}
 	out->n1 = (double) n1;
 	out->n2 = (double) n2;
 	if (n1 == 0 || n2 == 0)
 		return -1;
-
-	for (int k = 0; k < nbins; k++)
-	{
-		long double t = (long double) a[k] + b[k];
-
-		u += (long double) a[k] * (below_b + (long double) b[k] / 2);
-		below_b += b[k];
-		ties += t * t * t - t;
-	}
 
 	n = n1 + n2;
 	mean = n1 * n2 / 2;
@@ -80,6 +64,67 @@ mw_test_binned(const uint64_t *a, const uint64_t *b, int nbins, mw_result *out)
 	if (out->p > 1)
 		out->p = 1;
 	return 0;
+}
+
+int
+mw_test_binned(const uint64_t *a, const uint64_t *b, int nbins, mw_result *out)
+{
+	long double n1 = 0,
+				n2 = 0,
+				u = 0,
+				below_b = 0,
+				ties = 0;
+
+	for (int k = 0; k < nbins; k++)
+	{
+		long double t = (long double) a[k] + b[k];
+
+		n1 += a[k];
+		n2 += b[k];
+		u += (long double) a[k] * (below_b + (long double) b[k] / 2);
+		below_b += b[k];
+		ties += t * t * t - t;
+	}
+	return mw_finish(n1, n2, u, ties, out);
+}
+
+/* Returns the i-th value of a followed by b. */
+static double
+value_at(const double *a, int n1, const double *b, int i)
+{
+	return i < n1 ? a[i] : b[i - n1];
+}
+
+int
+mw_test_values(const double *a, int n1, const double *b, int n2, mw_result *out)
+{
+	long double u = 0,
+				ties = 0;
+	int			n = n1 + n2;
+
+	for (int i = 0; i < n1; i++)
+		for (int j = 0; j < n2; j++)
+			u += a[i] > b[j] ? 1 : a[i] == b[j] ? 0.5L : 0;
+
+	/* t^3 - t for each group of equal values, counted at its first member */
+	for (int i = 0; i < n; i++)
+	{
+		double		v = value_at(a, n1, b, i);
+		long double t = 1;
+		bool		first = true;
+
+		for (int j = 0; j < n && first; j++)
+			if (j != i && value_at(a, n1, b, j) == v)
+			{
+				if (j < i)
+					first = false;
+				else
+					t++;
+			}
+		if (first)
+			ties += t * t * t - t;
+	}
+	return mw_finish(n1, n2, u, ties, out);
 }
 
 /* Reports whether index i sorts after index j (by p, then by index). */

@@ -33,6 +33,14 @@ typedef struct mw_result
 extern int	mw_test_binned(const uint64_t *a, const uint64_t *b, int nbins,
 						   mw_result *out);
 
+/*
+ * The same test on raw values (a handful of timed runs, say): U counted pair
+ * by pair, equal values as ties.  O((n1 + n2)^2); no allocation.  Returns 0,
+ * or -1 if either sample is empty.
+ */
+extern int	mw_test_values(const double *a, int n1, const double *b, int n2,
+						   mw_result *out);
+
 /* Returns P(Z > z) for a standard normal Z. */
 extern double norm_sf(double z);
 

@@ -12,6 +12,9 @@
  * value in one bin, identical samples, completely separated samples, the sign
  * of z and the symmetry of swapping the samples, empty bins, and counts of 1e9
  * and more per bin.  norm_sf is checked at standard normal quantiles.
+ * mw_test_values (raw values, the form try_index uses on a few timed runs)
+ * is compared with the same reference on random samples with and without
+ * ties, on the airquality data, and on its edge cases.
  * bh_adjust is compared with the direct formula
  * q_i = min(1, min over j with p_j >= p_i of n p_j / rank_j), on hand-checked,
  * tied, sorted, reverse-sorted and random vectors.
@@ -734,6 +737,70 @@ test_bh_random(void **state)
 	}
 }
 
+/* mw_test_values on raw samples agrees with the raw reference. */
+static void
+test_values_vs_reference(void **state)
+{
+	static double x[64],
+				y[64];
+
+	(void) state;
+	rng_seed(UINT64_C(0x7A1E5EED));
+	for (int iter = 0; iter < 2000; iter++)
+	{
+		int			n1 = 1 + rng_below(iter < 1000 ? 8 : 60);
+		int			n2 = 1 + rng_below(iter < 1000 ? 8 : 60);
+		/* half the cases draw from few values: many ties */
+		int			levels = iter % 2 ? 4 : 1000000;
+		mw_result	r;
+		ref_mw		ref;
+		char		what[64];
+
+		for (int i = 0; i < n1; i++)
+			x[i] = (double) rng_below(levels);
+		for (int j = 0; j < n2; j++)
+			y[j] = (double) rng_below(levels) + (iter % 3 == 0 ? levels / 4 : 0);
+		assert_int_equal(mw_test_values(x, n1, y, n2, &r), 0);
+		ref_mw_raw(x, n1, y, n2, &ref);
+		snprintf(what, sizeof(what), "values case %d: U", iter);
+		assert_rel(r.u, ref.u, 1e-12, what);
+		snprintf(what, sizeof(what), "values case %d: z", iter);
+		assert_rel(r.z, ref.z, 1e-9, what);
+		snprintf(what, sizeof(what), "values case %d: p", iter);
+		assert_rel(r.p, ref.p, 1e-9, what);
+	}
+}
+
+/* Edge cases of mw_test_values: empty, all tied, separated runs. */
+static void
+test_values_edges(void **state)
+{
+	double		a[5] = {10, 11, 12, 13, 14};
+	double		b[5] = {1, 2, 3, 4, 5};
+	double		same[5] = {7, 7, 7, 7, 7};
+	mw_result	r;
+
+	(void) state;
+	assert_int_equal(mw_test_values(a, 0, b, 5, &r), -1);
+	assert_int_equal(mw_test_values(a, 5, b, 0, &r), -1);
+
+	assert_int_equal(mw_test_values(same, 5, same, 5, &r), 0);
+	assert_rel(r.p, 1, 0, "all tied: p = 1");
+
+	/* five runs each, completely separated: U = 25, p = 0.0122 (< 0.05) */
+	assert_int_equal(mw_test_values(a, 5, b, 5, &r), 0);
+	assert_rel(r.u, 25, 0, "separated: U");
+	assert_true(r.z > 0);
+	assert_abs(r.p, 0.01219, 0.00001, "separated 5 vs 5: p");
+	assert_int_equal(mw_test_values(b, 5, a, 5, &r), 0);
+	assert_rel(r.u, 0, 0, "separated, swapped: U");
+	assert_true(r.z < 0);
+
+	/* one run each can never be significant */
+	assert_int_equal(mw_test_values(a, 1, b, 1, &r), 0);
+	assert_true(r.p > 0.3);
+}
+
 int
 main(void)
 {
@@ -751,6 +818,8 @@ main(void)
 		cmocka_unit_test(test_sign_and_symmetry),
 		cmocka_unit_test(test_empty_bins_irrelevant),
 		cmocka_unit_test(test_huge_counts),
+		cmocka_unit_test(test_values_vs_reference),
+		cmocka_unit_test(test_values_edges),
 		cmocka_unit_test(test_bh_hand_checked),
 		cmocka_unit_test(test_bh_trivial),
 		cmocka_unit_test(test_bh_ties_and_order),
