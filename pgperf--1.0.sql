@@ -277,6 +277,42 @@ RETURNS text
 AS 'MODULE_PATHNAME', 'pgperf_plan_shape'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
+-- A candidate index tried for real on the captured statements that touch its
+-- table, and rolled back (see trial.c and the README, "Should I add this
+-- index?").  The first fifteen columns are the contract; the rest explain.
+CREATE FUNCTION pgperf.try_index(
+    ddl text,
+    runs integer DEFAULT 5,
+    include_writes boolean DEFAULT true,
+    keep boolean DEFAULT false,
+    hypothetical boolean DEFAULT false,
+    OUT queryid bigint,
+    OUT query text,
+    OUT kind text,
+    OUT plan_changed boolean,
+    OUT uses_index boolean,
+    OUT ms_before double precision,
+    OUT ms_after double precision,
+    OUT speedup double precision,
+    OUT blks_before double precision,
+    OUT blks_after double precision,
+    OUT wal_bytes_before double precision,
+    OUT wal_bytes_after double precision,
+    OUT est_cost_before double precision,
+    OUT est_cost_after double precision,
+    OUT verdict text,
+    OUT dirtied_before double precision,
+    OUT dirtied_after double precision,
+    OUT p_value double precision,
+    OUT calls_per_sec double precision,
+    OUT saved_ms_per_sec double precision,
+    OUT index_bytes bigint,
+    OUT build_ms double precision,
+    OUT reason text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pgperf_try_index'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
 -- The statements of the current database that pgperf has seen (not those
 -- calling pgperf itself), as a test suite's baseline: per normalized text,
 -- its calls, shared blocks per call, the planids it ran with and the text of
@@ -404,3 +440,4 @@ GRANT SELECT ON pgperf.statements, pgperf.plans, pgperf.info, pgperf.windows,
 -- functions that change state are not for everyone
 REVOKE ALL ON FUNCTION pgperf.reset(oid, oid, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pgperf.mark(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION pgperf.try_index(text, integer, boolean, boolean, boolean) FROM PUBLIC;

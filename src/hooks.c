@@ -60,6 +60,8 @@ bool		pgperf_track_planning = false;
 int			pgperf_max_text_length = 16384;
 int			pgperf_max_sample_length = 4096;
 
+bool		pgperf_paused = false;
+
 static int	nesting_level = 0;
 
 /* An execution being measured (see the file header). */
@@ -121,7 +123,7 @@ static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 static post_parse_analyze_hook_type prev_post_parse_analyze = NULL;
 
 #define pgperf_enabled(level) \
-	(pgperf_shared != NULL && !IsParallelWorker() && \
+	(pgperf_shared != NULL && !pgperf_paused && !IsParallelWorker() && \
 	 (pgperf_track == PGPERF_TRACK_ALL || \
 	  (pgperf_track == PGPERF_TRACK_TOP && (level) == 0)))
 

@@ -18,6 +18,9 @@ extern bool pgperf_track_planning;
 extern int	pgperf_max_text_length;
 extern int	pgperf_max_sample_length;
 
+/* While set, this backend's statements are not measured (a trial's replays). */
+extern bool pgperf_paused;
+
 /* Installs every hook, chaining to the ones already installed. */
 extern void PgperfInstallHooks(void);
 

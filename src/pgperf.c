@@ -17,6 +17,7 @@
 #include "compat.h"
 
 #include "judge.h"
+#include "trial.h"
 #include "changes.h"
 #include "hooks.h"
 #include "store.h"
@@ -152,6 +153,16 @@ define_gucs(void)
 							 NULL,
 							 &pgperf_save, true,
 							 PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("pgperf.trial_statement_timeout",
+							"Longest run of one replayed statement in try_index(); a longer one is skipped.",
+							"0 means no limit.",
+							&pgperf_trial_statement_timeout, 10000, 0, INT_MAX,
+							PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("pgperf.trial_time_budget",
+							"Time try_index() may spend replaying statements; the rest are skipped.",
+							"40% of it for the runs without the index, the rest with it.",
+							&pgperf_trial_time_budget, 60000, 100, INT_MAX,
+							PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("pgperf");
 }
 

@@ -1,0 +1,1480 @@
+/*
+ * trial.c
+ *		pgperf.try_index(ddl, runs, include_writes, keep, hypothetical): a
+ *		candidate index tried for real on the statements pgperf captured,
+ *		and rolled back.
+ *
+ * The DDL is parsed with the server's parser and must be exactly one CREATE
+ * INDEX (not CONCURRENTLY) on a table the caller owns; nothing runs
+ * otherwise.  Then, inside one subtransaction that holds a SHARE lock on the
+ * table (which blocks other sessions' writes to it, not their reads):
+ *
+ *	1. Candidates: the captured statements of this database whose samples the
+ *	   caller may see (own statements; all for superusers and members of
+ *	   pg_read_all_stats), one sample per statement (that of its most-called
+ *	   plan), whose stored plan names the table.  Each is parsed, analyzed and
+ *	   planned with the caller's privileges; those whose plan does not touch
+ *	   the table are dropped; those whose replay could act outside the trial
+ *	   are skipped with a reason: a volatile function other than a few
+ *	   harmless ones (random(), clock_timestamp()...), a sequence advance, a
+ *	   foreign table, a write to another table, a trigger of the caller's on
+ *	   the written table, a rule.
+ *	2. Without the index: per statement, a warm-up run and 'runs' measured
+ *	   runs of the same plan (time, shared blocks, blocks dirtied, WAL bytes).
+ *	3. CREATE INDEX, timed; the index's size.
+ *	4. With the index: the statements planned again, a warm-up and 'runs'
+ *	   measured runs.
+ *	5. The subtransaction is rolled back (the index, the lock, everything),
+ *	   or with keep, released, so the index stays with the caller's
+ *	   transaction.
+ * Every run is a subtransaction of its own, always rolled back: a write
+ * changes nothing and each run starts from the same data; an error (or a
+ * run longer than pgperf.trial_statement_timeout) skips the statement with
+ * the error as its reason, instead of ending the trial.  The trial stops
+ * starting statements when pgperf.trial_time_budget is spent: 40% of it for
+ * the runs without the index, the rest with it.  While the trial runs,
+ * pgperf does not count the replays as statistics.
+ *
+ * Each statement is judged by the rules of core/verdict.h, as compare()
+ * judges two windows: a Mann-Whitney test on the runs' times (p-values
+ * adjusted over the statements), the plan change, and for writes the blocks
+ * touched.  With hypothetical, nothing is built: hypopg's hypothetical index
+ * is planned with, and only the planner's estimates are returned.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/genam.h"
+#include "access/heapam.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_proc.h"
+#include "catalog/pg_type.h"
+#include "commands/tablecmds.h"
+#include "commands/trigger.h"
+#include "executor/executor.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
+#include "parser/parser.h"
+#include "parser/parsetree.h"
+#include "storage/bufmgr.h"
+#include "storage/latch.h"
+#include "tcop/tcopprot.h"
+#include "tcop/utility.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+#include "utils/timeout.h"
+
+#include "core/signif.h"
+#include "core/verdict.h"
+#include "hooks.h"
+#include "judge.h"
+#include "planid.h"
+#include "store.h"
+#include "trial.h"
+#include "windows.h"
+
+PG_FUNCTION_INFO_V1(pgperf_try_index);
+
+/* GUCs (pgperf.c) */
+int			pgperf_trial_statement_timeout = 10000; /* ms, 0: none */
+int			pgperf_trial_time_budget = 60000;	/* ms */
+
+#define MAX_RUNS			1000
+#define MIN_RUNS_JUDGED		3		/* fewer runs a side: insufficient_data */
+#define BEFORE_SHARE		0.4		/* of the budget, for the runs without */
+#define TRY_INDEX_COLS		23
+
+/* One side of a statement: its plan and its measured runs. */
+typedef struct TrialSide
+{
+	bool		planned;
+	uint64		planid;
+	double		est_cost;
+	bool		uses_index;
+	PlannedStmt *plan;
+	int			n;				/* measured runs */
+	double	   *ms;
+	double		blks;			/* sums over the measured runs */
+	double		reads;
+	double		dirtied;
+	double		wal;
+} TrialSide;
+
+/* A captured statement, its sample, and what the trial made of it. */
+typedef struct Candidate
+{
+	uint64		queryid;
+	Oid			userid;			/* whose sample it is */
+	int64		plan_calls;		/* calls of the plan the sample is from */
+	int64		calls;			/* all plans and windows, this database */
+	int64		window_calls;	/* in the current window */
+	char	   *query;			/* normalized text, or NULL */
+	char	   *sample;
+	int			nparams;
+	Oid		   *ptypes;
+	char	  **pvalues;		/* NULL entries for NULL values */
+
+	bool		touches;		/* its plan reads or writes the table */
+	bool		write;
+	char	   *skip;			/* why it was not (fully) measured */
+	ParamListInfo params;
+	Query	   *analyzed;		/* rewritten, unplanned: planned again after */
+	TrialSide	before;
+	TrialSide	after;
+	double		p;				/* adjusted p-value of the time change */
+} Candidate;
+
+/* The trial as a whole. */
+typedef struct Trial
+{
+	Oid			relid;
+	char	   *relname;
+	int			runs;
+	bool		include_writes;
+	bool		hypothetical;
+	Oid			indexid;		/* built (or hypothetical) index */
+	FormData_pg_class saved;	/* the table's pg_class row, before */
+	int64		index_bytes;
+	double		build_ms;
+	instr_time	started;
+	double		window_secs;	/* age of the current window */
+	List	   *candidates;		/* of Candidate * */
+} Trial;
+
+/* The run figures of one execution. */
+typedef struct RunFigures
+{
+	double		ms;
+	double		blks;
+	double		reads;
+	double		dirtied;
+	double		wal;
+} RunFigures;
+
+/* The per-run timeout, registered once per backend. */
+static TimeoutId trial_timeout_id = MAX_TIMEOUTS;
+static volatile sig_atomic_t trial_timed_out = false;
+
+/* The per-run timeout: cancels the replay as a query cancel would. */
+static void
+trial_timeout_handler(void)
+{
+	trial_timed_out = true;
+	InterruptPending = true;
+	QueryCancelPending = true;
+	SetLatch(MyLatch);
+}
+
+static double
+elapsed_ms(const Trial *t)
+{
+	instr_time	now;
+
+	INSTR_TIME_SET_CURRENT(now);
+	INSTR_TIME_SUBTRACT(now, t->started);
+	return INSTR_TIME_GET_MILLISEC(now);
+}
+
+/* ---------- the DDL ---------- */
+
+/* Returns the one CREATE INDEX statement of 'ddl', or raises an error. */
+static RawStmt *
+parse_ddl(const char *ddl)
+{
+	List	   *stmts = raw_parser(ddl, RAW_PARSE_DEFAULT);
+	RawStmt    *raw;
+	IndexStmt  *stmt;
+
+	if (list_length(stmts) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("try_index() takes exactly one CREATE INDEX statement, not %d statements",
+						list_length(stmts)),
+				 errhint("Pass a single CREATE INDEX statement, without another statement after it.")));
+	raw = linitial_node(RawStmt, stmts);
+	if (!IsA(raw->stmt, IndexStmt))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("try_index() takes a CREATE INDEX statement"),
+				 errhint("Other statements cannot be tried.")));
+	stmt = (IndexStmt *) raw->stmt;
+	if (stmt->concurrent)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("try_index() cannot build an index concurrently"),
+				 errhint("Leave out CONCURRENTLY: the trial builds the index inside a transaction, and rolls it back.")));
+	return raw;
+}
+
+/* ---------- candidates ---------- */
+
+/* Reports whether EXPLAIN text 'plan' scans or modifies relation 'name'. */
+static bool
+plan_names(const char *plan, const char *name)
+{
+	size_t		len = strlen(name);
+
+	for (const char *p = plan; (p = strstr(p, " on ")) != NULL; p += 4)
+	{
+		const char *q = p + 4;
+
+		if (strncmp(q, name, len) == 0 &&
+			(q[len] == '\0' || q[len] == ' ' || q[len] == '\n'))
+			return true;
+	}
+	return false;
+}
+
+/* Reads the sample's parameters (types and texts) from a plan record. */
+static void
+read_params(const PgperfPlanEntry *pr, Candidate *c)
+{
+	const char *base = pgperf_text_area + pr->blob.off;
+	const char *p = base + pr->plan_len + pr->sample_len;
+	const char *end = p + pr->params_len;
+
+	c->ptypes = palloc0(sizeof(Oid) * Max(pr->nparams, 1));
+	c->pvalues = palloc0(sizeof(char *) * Max(pr->nparams, 1));
+	while (c->nparams < pr->nparams && p + 2 * sizeof(int32) <= end)
+	{
+		Oid			type;
+		int32		len;
+
+		memcpy(&type, p, sizeof(Oid));
+		memcpy(&len, p + sizeof(Oid), sizeof(int32));
+		p += 2 * sizeof(int32);
+		if (len > end - p)
+			break;
+		c->ptypes[c->nparams] = type;
+		if (len >= 0)
+		{
+			c->pvalues[c->nparams] = PgperfFetchText(pr->blob, p - base, len,
+													 pr->encoding);
+			p += len;
+		}
+		c->nparams++;
+	}
+}
+
+typedef struct QueryCalls
+{
+	uint64		queryid;		/* hash key */
+	int64		calls;
+	int64		window_calls;
+	Candidate  *cand;
+} QueryCalls;
+
+typedef struct PlanCalls
+{
+	PgperfPlanKey key;			/* hash key */
+	int64		calls;
+} PlanCalls;
+
+/* Orders candidates by calls in the current window, then by all calls. */
+static int
+candidate_cmp(const ListCell *a, const ListCell *b)
+{
+	const Candidate *x = lfirst(a);
+	const Candidate *y = lfirst(b);
+
+	if (x->window_calls != y->window_calls)
+		return x->window_calls > y->window_calls ? -1 : 1;
+	if (x->calls != y->calls)
+		return x->calls > y->calls ? -1 : 1;
+	return x->queryid < y->queryid ? -1 : x->queryid > y->queryid;
+}
+
+/*
+ * Collects, from shared memory, one sample per statement of this database
+ * that the caller may see and whose plan names the table (or whose plan text
+ * is not kept), with its call counts.
+ */
+static void
+gather_candidates(Trial *t)
+{
+	bool		all_stats = has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
+	uint32		window = pg_atomic_read_u32(&pgperf_shared->current_window);
+	const char *name = quote_identifier(t->relname);
+	HASHCTL		ctl;
+	HTAB	   *queries;
+	HTAB	   *plans;
+	HASH_SEQ_STATUS hs;
+	PgperfStatEntry *e;
+	PgperfPlanEntry *pr;
+	QueryCalls *qc;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(uint64);
+	ctl.entrysize = sizeof(QueryCalls);
+	ctl.hcxt = CurrentMemoryContext;
+	queries = hash_create("pgperf trial queries", 256, &ctl,
+						  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	ctl.keysize = sizeof(PgperfPlanKey);
+	ctl.entrysize = sizeof(PlanCalls);
+	plans = hash_create("pgperf trial plans", 256, &ctl,
+						HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+
+	LWLockAcquire(pgperf_shared->lock, LW_SHARED);
+	hash_seq_init(&hs, pgperf_stat_hash);
+	while ((e = hash_seq_search(&hs)) != NULL)
+	{
+		PgperfCounters c;
+		PgperfPlanKey pk;
+		PlanCalls  *pc;
+		bool		found;
+
+		if (e->key.dbid != MyDatabaseId)
+			continue;
+		PgperfCopyEntry(e, &c);
+		qc = hash_search(queries, &e->key.queryid, HASH_ENTER, &found);
+		if (!found)
+			qc->calls = qc->window_calls = 0, qc->cand = NULL;
+		qc->calls += (int64) c.exec.n;
+		if (e->key.window_id == window)
+			qc->window_calls += (int64) c.exec.n;
+
+		memset(&pk, 0, sizeof(pk));
+		pk.queryid = e->key.queryid;
+		pk.planid = e->key.planid;
+		pk.userid = e->key.userid;
+		pk.dbid = e->key.dbid;
+		pc = hash_search(plans, &pk, HASH_ENTER, &found);
+		if (!found)
+			pc->calls = 0;
+		pc->calls += (int64) c.exec.n;
+	}
+
+	hash_seq_init(&hs, pgperf_plan_hash);
+	while ((pr = hash_seq_search(&hs)) != NULL)
+	{
+		PlanCalls  *pc;
+		int64		calls;
+		Candidate  *c;
+
+		if (pr->key.dbid != MyDatabaseId || pr->sample_len == 0 ||
+			pr->sample_truncated || !PgperfMaySee(pr->key.userid, all_stats))
+			continue;
+		qc = hash_search(queries, &pr->key.queryid, HASH_FIND, NULL);
+		if (qc == NULL)
+			continue;			/* no statistics left: nothing to weigh it by */
+		pc = hash_search(plans, &pr->key, HASH_FIND, NULL);
+		calls = pc ? pc->calls : 0;
+		if (qc->cand != NULL && qc->cand->plan_calls >= calls)
+			continue;
+		if (pr->plan_len > 0)
+		{
+			char	   *plan = PgperfFetchText(pr->blob, 0, pr->plan_len, pr->encoding);
+
+			if (plan != NULL && !plan_names(plan, name))
+				continue;
+		}
+		c = qc->cand ? qc->cand : palloc0(sizeof(Candidate));
+		if (qc->cand == NULL)
+			t->candidates = lappend(t->candidates, c);
+		qc->cand = c;
+		c->queryid = pr->key.queryid;
+		c->userid = pr->key.userid;
+		c->plan_calls = calls;
+		c->calls = qc->calls;
+		c->window_calls = qc->window_calls;
+		c->sample = PgperfFetchText(pr->blob, pr->plan_len, pr->sample_len,
+									pr->encoding);
+		if (c->sample == NULL)
+			c->sample = pstrdup("");
+		c->nparams = 0;
+		if (pr->nparams > 0)
+			read_params(pr, c);
+	}
+
+	/* the normalized texts, for the report */
+	hash_seq_init(&hs, queries);
+	while ((qc = hash_seq_search(&hs)) != NULL)
+	{
+		PgperfQueryKey qk;
+		PgperfQueryEntry *qr;
+
+		if (qc->cand == NULL)
+			continue;
+		memset(&qk, 0, sizeof(qk));
+		qk.queryid = qc->queryid;
+		qk.userid = qc->cand->userid;
+		qk.dbid = MyDatabaseId;
+		qr = hash_search(pgperf_query_hash, &qk, HASH_FIND, NULL);
+		if (qr != NULL)
+			qc->cand->query = PgperfFetchText(qr->text, 0, qr->text.len, qr->encoding);
+	}
+	LWLockRelease(pgperf_shared->lock);
+
+	hash_destroy(queries);
+	hash_destroy(plans);
+	list_sort(t->candidates, candidate_cmp);
+}
+
+/* ---------- what a replay may do ---------- */
+
+/* Volatile functions a replay may call: they change nothing. */
+static bool
+harmless_volatile(Oid funcid)
+{
+	switch (funcid)
+	{
+		case F_RANDOM:
+		case F_CLOCK_TIMESTAMP:
+		case F_TIMEOFDAY:
+		case F_GEN_RANDOM_UUID:
+			return true;
+		default:
+			return false;
+	}
+}
+
+typedef struct SafetyWalk
+{
+	char	   *reason;
+} SafetyWalk;
+
+static bool
+unsafe_function(Oid funcid, void *context)
+{
+	SafetyWalk *w = context;
+
+	if (func_volatile(funcid) != PROVOLATILE_VOLATILE || harmless_volatile(funcid))
+		return false;
+	w->reason = psprintf("calls the volatile function %s(), which could act outside the trial",
+						 get_func_name(funcid));
+	return true;
+}
+
+/* Finds, in a rewritten query, what could act outside the trial. */
+static bool
+unsafe_walker(Node *node, SafetyWalk *w)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, NextValueExpr))
+	{
+		w->reason = pstrdup("advances a sequence, which a rollback does not undo");
+		return true;
+	}
+	if (check_functions_in_node(node, unsafe_function, w))
+		return true;
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, unsafe_walker, w, 0);
+	return expression_tree_walker(node, unsafe_walker, w);
+}
+
+/* Returns why a planned statement must not be replayed, or NULL. */
+static char *
+replay_hazard(Trial *t, Candidate *c, Query *q, PlannedStmt *ps)
+{
+	SafetyWalk	w = {NULL};
+	ListCell   *lc;
+
+	if (unsafe_walker((Node *) q, &w))
+		return w.reason;
+	foreach(lc, ps->relationOids)
+	{
+		Oid			relid = lfirst_oid(lc);
+
+		if (get_rel_relkind(relid) == RELKIND_FOREIGN_TABLE)
+			return psprintf("reads the foreign table %s, outside this database",
+							get_rel_name(relid));
+	}
+	if (c->write)
+	{
+		Oid			target = rt_fetch(q->resultRelation, q->rtable)->relid;
+		Relation	rel;
+		char	   *reason = NULL;
+
+		if (target != t->relid)
+			return psprintf("writes to %s, not to the table tried",
+							get_rel_name(target));
+		rel = table_open(target, NoLock);
+		for (int i = 0; rel->trigdesc && i < rel->trigdesc->numtriggers; i++)
+		{
+			Trigger    *tg = &rel->trigdesc->triggers[i];
+
+			if (!tg->tgisinternal && tg->tgenabled != TRIGGER_DISABLED)
+			{
+				reason = psprintf("fires the trigger %s, which could act outside the trial",
+								  tg->tgname);
+				break;
+			}
+		}
+		table_close(rel, NoLock);
+		if (reason)
+			return reason;
+	}
+	return NULL;
+}
+
+/* ---------- plans ---------- */
+
+typedef struct IndexWalk
+{
+	PlannedStmt *stmt;
+	Oid			indexid;
+} IndexWalk;
+
+static bool plan_uses_index(Plan *plan, IndexWalk *w);
+
+static bool
+plans_use_index(List *plans, IndexWalk *w)
+{
+	ListCell   *lc;
+
+	foreach(lc, plans)
+		if (plan_uses_index(lfirst(lc), w))
+			return true;
+	return false;
+}
+
+/* Reports whether 'plan' or a plan below it scans index w->indexid. */
+static bool
+plan_uses_index(Plan *plan, IndexWalk *w)
+{
+	if (plan == NULL)
+		return false;
+	switch (nodeTag(plan))
+	{
+		case T_IndexScan:
+			if (((IndexScan *) plan)->indexid == w->indexid)
+				return true;
+			break;
+		case T_IndexOnlyScan:
+			if (((IndexOnlyScan *) plan)->indexid == w->indexid)
+				return true;
+			break;
+		case T_BitmapIndexScan:
+			if (((BitmapIndexScan *) plan)->indexid == w->indexid)
+				return true;
+			break;
+		case T_Append:
+			if (plans_use_index(((Append *) plan)->appendplans, w))
+				return true;
+			break;
+		case T_MergeAppend:
+			if (plans_use_index(((MergeAppend *) plan)->mergeplans, w))
+				return true;
+			break;
+		case T_BitmapAnd:
+			if (plans_use_index(((BitmapAnd *) plan)->bitmapplans, w))
+				return true;
+			break;
+		case T_BitmapOr:
+			if (plans_use_index(((BitmapOr *) plan)->bitmapplans, w))
+				return true;
+			break;
+		case T_SubqueryScan:
+			if (plan_uses_index(((SubqueryScan *) plan)->subplan, w))
+				return true;
+			break;
+		case T_CustomScan:
+			if (plans_use_index(((CustomScan *) plan)->custom_plans, w))
+				return true;
+			break;
+		default:
+			break;
+	}
+	return plan_uses_index(plan->lefttree, w) || plan_uses_index(plan->righttree, w);
+}
+
+/* Plans a copy of the candidate's query and fills 'side' with the plan. */
+static void
+plan_side(Trial *t, Candidate *c, TrialSide *side)
+{
+	PlannedStmt *ps = pg_plan_query(copyObject(c->analyzed), c->sample,
+									CURSOR_OPT_PARALLEL_OK, c->params);
+	IndexWalk	w = {ps, t->indexid};
+
+	PgperfForgetPlan(ps);
+	side->plan = ps;
+	side->planned = true;
+	side->planid = PgperfPlanId(ps);
+	side->est_cost = ps->planTree->total_cost;
+	side->uses_index = OidIsValid(t->indexid) &&
+		(plan_uses_index(ps->planTree, &w) || plans_use_index(ps->subplans, &w));
+	side->ms = palloc(sizeof(double) * t->runs);
+}
+
+/* The sample's parameters as the executor takes them. */
+static ParamListInfo
+make_params(Candidate *c)
+{
+	ParamListInfo params;
+
+	if (c->nparams == 0)
+		return NULL;
+	params = makeParamList(c->nparams);
+	for (int i = 0; i < c->nparams; i++)
+	{
+		ParamExternData *prm = &params->params[i];
+		Oid			typinput;
+		Oid			typioparam;
+
+		getTypeInputInfo(c->ptypes[i], &typinput, &typioparam);
+		prm->ptype = c->ptypes[i];
+		prm->pflags = PARAM_FLAG_CONST;
+		prm->isnull = (c->pvalues[i] == NULL);
+		prm->value = prm->isnull ? (Datum) 0 :
+			OidInputFunctionCall(typinput, c->pvalues[i], typioparam, -1);
+	}
+	return params;
+}
+
+/*
+ * Parses, analyzes and plans the sample (the plan without the index), and
+ * decides whether it touches the table and may be replayed.  Errors raised
+ * here are the caller's to catch.
+ */
+static void
+prepare_candidate(Trial *t, Candidate *c)
+{
+	List	   *stmts = raw_parser(c->sample, RAW_PARSE_DEFAULT);
+	Node	   *stmt;
+	List	   *queries;
+	Query	   *q;
+
+	if (list_length(stmts) != 1)
+	{
+		c->skip = psprintf("its sample holds %d statements", list_length(stmts));
+		return;
+	}
+	stmt = linitial_node(RawStmt, stmts)->stmt;
+	if (!IsA(stmt, SelectStmt) && !IsA(stmt, InsertStmt) &&
+		!IsA(stmt, UpdateStmt) && !IsA(stmt, DeleteStmt) && !IsA(stmt, MergeStmt))
+	{
+		c->skip = pstrdup("not a SELECT, INSERT, UPDATE, DELETE or MERGE");
+		return;
+	}
+	c->params = make_params(c);
+	queries = pg_analyze_and_rewrite_fixedparams(linitial_node(RawStmt, stmts),
+												 c->sample, c->ptypes, c->nparams,
+												 NULL);
+	if (list_length(queries) != 1)
+	{
+		c->skip = psprintf("a rule rewrites it into %d statements", list_length(queries));
+		return;
+	}
+	q = linitial_node(Query, queries);
+	c->write = (q->commandType != CMD_SELECT);
+	if (q->hasModifyingCTE)
+	{
+		c->write = true;
+		c->skip = pstrdup("has a data-modifying WITH clause");
+		return;
+	}
+	c->analyzed = copyObject(q);
+	plan_side(t, c, &c->before);
+	c->touches = list_member_oid(c->before.plan->relationOids, t->relid);
+	if (c->touches)
+		c->skip = replay_hazard(t, c, q, c->before.plan);
+}
+
+/* ---------- runs ---------- */
+
+/* Runs the plan once in a subtransaction rolled back after; NULL or why not. */
+static char *
+run_once(Candidate *c, PlannedStmt *ps, RunFigures *f)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	BufferUsage bu0 = pgBufferUsage;
+	WalUsage	wu0 = pgWalUsage;
+	char	   *volatile error = NULL;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		QueryDesc  *qd;
+		instr_time	start;
+		instr_time	end;
+		BufferUsage bu;
+		WalUsage	wu;
+
+		CommandCounterIncrement();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		trial_timed_out = false;
+		if (pgperf_trial_statement_timeout > 0)
+			enable_timeout_after(trial_timeout_id, pgperf_trial_statement_timeout);
+		INSTR_TIME_SET_CURRENT(start);
+		qd = CreateQueryDesc(ps, c->sample, GetActiveSnapshot(), InvalidSnapshot,
+							 None_Receiver, c->params, NULL, 0);
+		ExecutorStart(qd, 0);
+		ExecutorRun(qd, ForwardScanDirection, 0, true);
+		ExecutorFinish(qd);
+		ExecutorEnd(qd);
+		FreeQueryDesc(qd);
+		INSTR_TIME_SET_CURRENT(end);
+		disable_timeout(trial_timeout_id, false);
+		PopActiveSnapshot();
+
+		INSTR_TIME_SUBTRACT(end, start);
+		memset(&bu, 0, sizeof(bu));
+		memset(&wu, 0, sizeof(wu));
+		BufferUsageAccumDiff(&bu, &pgBufferUsage, &bu0);
+		WalUsageAccumDiff(&wu, &pgWalUsage, &wu0);
+		f->ms = INSTR_TIME_GET_MILLISEC(end);
+		f->blks = (double) (bu.shared_blks_hit + bu.shared_blks_read);
+		f->reads = (double) bu.shared_blks_read;
+		f->dirtied = (double) bu.shared_blks_dirtied;
+		f->wal = (double) wu.wal_bytes;
+
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		disable_timeout(trial_timeout_id, false);
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED && trial_timed_out)
+			error = psprintf("ran longer than pgperf.trial_statement_timeout (%d ms)",
+							 pgperf_trial_statement_timeout);
+		else if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
+				 edata->elevel > ERROR)
+			ReThrowError(edata);	/* the caller's own cancel ends the trial */
+		else
+			error = pstrdup(edata->message);
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+	trial_timed_out = false;
+	return error;
+}
+
+/*
+ * Writes out the dirty blocks of the table and of its indexes, as a
+ * checkpoint or the background writer would have between two executions of
+ * a write, so that each run dirties the blocks it modifies afresh.  Without
+ * this, the runs after the first would find them dirty already and count
+ * none, however many blocks the index makes a write modify.
+ */
+static void
+clean_table(Trial *t)
+{
+	Relation	rel = table_open(t->relid, NoLock);
+	List	   *indexes = RelationGetIndexList(rel);
+	ListCell   *lc;
+
+	FlushRelationBuffers(rel);
+	table_close(rel, NoLock);
+	foreach(lc, indexes)
+	{
+		Relation	index = index_open(lfirst_oid(lc), AccessShareLock);
+
+		FlushRelationBuffers(index);
+		index_close(index, AccessShareLock);
+	}
+	list_free(indexes);
+}
+
+/* A warm-up run and t->runs measured runs of the side's plan. */
+static void
+measure_side(Trial *t, Candidate *c, TrialSide *side, const char *what)
+{
+	for (int i = 0; i <= t->runs; i++)
+	{
+		RunFigures	f;
+		char	   *error;
+
+		if (c->write)
+			clean_table(t);
+		error = run_once(c, side->plan, &f);
+
+		if (error != NULL)
+		{
+			c->skip = psprintf("%s %s: %s", i == 0 ? "warm-up" : "run", what, error);
+			side->n = 0;
+			return;
+		}
+		if (i == 0)
+			continue;
+		side->ms[side->n++] = f.ms;
+		side->blks += f.blks;
+		side->reads += f.reads;
+		side->dirtied += f.dirtied;
+		side->wal += f.wal;
+	}
+}
+
+/* Runs the candidate preparations, each in a subtransaction of its own. */
+static void
+prepare_all(Trial *t)
+{
+	ListCell   *lc;
+
+	foreach(lc, t->candidates)
+	{
+		Candidate  *c = lfirst(lc);
+		MemoryContext cxt = CurrentMemoryContext;
+		ResourceOwner owner = CurrentResourceOwner;
+
+		BeginInternalSubTransaction(NULL);
+		MemoryContextSwitchTo(cxt);
+		PG_TRY();
+		{
+			prepare_candidate(t, c);
+			ReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(cxt);
+			CurrentResourceOwner = owner;
+		}
+		PG_CATCH();
+		{
+			ErrorData  *edata;
+
+			MemoryContextSwitchTo(cxt);
+			edata = CopyErrorData();
+			FlushErrorState();
+			RollbackAndReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(cxt);
+			CurrentResourceOwner = owner;
+			if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED || edata->elevel > ERROR)
+				ReThrowError(edata);
+			/* it may or may not touch the table: say why it was left out */
+			c->touches = true;
+			c->skip = psprintf("cannot be planned: %s", edata->message);
+			FreeErrorData(edata);
+		}
+		PG_END_TRY();
+	}
+}
+
+/* Reports whether the candidate is in the result. */
+static bool
+listed(const Trial *t, const Candidate *c)
+{
+	return c->touches && (t->include_writes || !c->write);
+}
+
+/* Reports whether the candidate is measured (or estimated). */
+static bool
+replayable(const Trial *t, const Candidate *c)
+{
+	return listed(t, c) && c->skip == NULL;
+}
+
+/* ---------- the index ---------- */
+
+/* Returns the OID of an index of 'relid' not in 'before', or InvalidOid. */
+static Oid
+new_index(Oid relid, List *before)
+{
+	Relation	rel = table_open(relid, NoLock);
+	List	   *after = RelationGetIndexList(rel);
+	ListCell   *lc;
+	Oid			found = InvalidOid;
+
+	foreach(lc, after)
+		if (!list_member_oid(before, lfirst_oid(lc)))
+			found = lfirst_oid(lc);
+	table_close(rel, NoLock);
+	return found;
+}
+
+/* Builds the index with the DDL as parsed; times it and sizes it. */
+static void
+build_index(Trial *t, RawStmt *raw, const char *ddl)
+{
+	Relation	rel = table_open(t->relid, NoLock);
+	List	   *before = RelationGetIndexList(rel);
+	PlannedStmt *wrapper = makeNode(PlannedStmt);
+	instr_time	start;
+	instr_time	end;
+	Relation	index;
+
+	table_close(rel, NoLock);
+	wrapper->commandType = CMD_UTILITY;
+	wrapper->canSetTag = false;
+	wrapper->utilityStmt = raw->stmt;
+	wrapper->stmt_location = raw->stmt_location;
+	wrapper->stmt_len = raw->stmt_len;
+
+	INSTR_TIME_SET_CURRENT(start);
+	ProcessUtility(wrapper, ddl, true, PROCESS_UTILITY_QUERY, NULL, NULL,
+				   None_Receiver, NULL);
+	CommandCounterIncrement();
+	INSTR_TIME_SET_CURRENT(end);
+	INSTR_TIME_SUBTRACT(end, start);
+	t->build_ms = INSTR_TIME_GET_MILLISEC(end);
+
+	t->indexid = new_index(t->relid, before);
+	if (!OidIsValid(t->indexid))
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("CREATE INDEX built no index"),
+				 errhint("An index of that name exists already: choose another name, or leave out IF NOT EXISTS.")));
+	index = index_open(t->indexid, AccessShareLock);
+	t->index_bytes = (int64) RelationGetNumberOfBlocks(index) * BLCKSZ;
+	index_close(index, AccessShareLock);
+}
+
+/* Runs a query through SPI and returns its first column as an int8. */
+static int64
+spi_int8(const char *sql, Oid argtype, Datum arg)
+{
+	bool		isnull;
+	Datum		d;
+
+	if (SPI_execute_with_args(sql, 1, &argtype, &arg, NULL, false, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "unexpected result from \"%s\"", sql);
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull)
+		elog(ERROR, "unexpected NULL from \"%s\"", sql);
+	return SPI_tuptable->tupdesc->attrs[0].atttypid == OIDOID ?
+		(int64) DatumGetObjectId(d) : DatumGetInt64(d);
+}
+
+/* The hypothetical index (hypopg): planned with, never built. */
+static void
+hypothetical_trial(Trial *t, const char *ddl)
+{
+	const char *schema;
+	ListCell   *lc;
+
+	SPI_connect();
+	if (SPI_execute("SELECT n.nspname FROM pg_catalog.pg_extension e"
+					" JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace"
+					" WHERE e.extname = 'hypopg'", true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not look up the hypopg extension");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("hypothetical => true needs the hypopg extension"),
+				 errhint("Install hypopg (Debian: postgresql-15-hypopg) and run CREATE EXTENSION hypopg in this database.")));
+	schema = quote_identifier(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+
+	t->indexid = (Oid) spi_int8(psprintf("SELECT indexrelid FROM %s.hypopg_create_index($1)", schema),
+								TEXTOID, CStringGetTextDatum(ddl));
+	PG_TRY();
+	{
+		t->index_bytes = spi_int8(psprintf("SELECT %s.hypopg_relation_size($1)", schema),
+								  OIDOID, ObjectIdGetDatum(t->indexid));
+		foreach(lc, t->candidates)
+		{
+			Candidate  *c = lfirst(lc);
+
+			if (replayable(t, c))
+				plan_side(t, c, &c->after);
+		}
+	}
+	PG_FINALLY();
+	{
+		/* hypopg's indexes live in backend memory, outside any transaction */
+		(void) spi_int8(psprintf("SELECT %s.hypopg_drop_index($1)::int8", schema),
+						OIDOID, ObjectIdGetDatum(t->indexid));
+	}
+	PG_END_TRY();
+	SPI_finish();
+}
+
+/* The real trial: runs without, the index, runs with. */
+static void
+measured_trial(Trial *t, RawStmt *raw, const char *ddl)
+{
+	ListCell   *lc;
+
+	foreach(lc, t->candidates)
+	{
+		Candidate  *c = lfirst(lc);
+
+		if (!replayable(t, c))
+			continue;
+		if (elapsed_ms(t) > BEFORE_SHARE * pgperf_trial_time_budget)
+		{
+			c->skip = pstrdup("not measured: pgperf.trial_time_budget was spent");
+			continue;
+		}
+		measure_side(t, c, &c->before, "without the index");
+	}
+
+	build_index(t, raw, ddl);
+
+	foreach(lc, t->candidates)
+	{
+		Candidate  *c = lfirst(lc);
+
+		if (!replayable(t, c))
+			continue;
+		if (elapsed_ms(t) > pgperf_trial_time_budget)
+		{
+			c->skip = pstrdup("not measured with the index: pgperf.trial_time_budget was spent");
+			continue;
+		}
+		plan_side(t, c, &c->after);
+		measure_side(t, c, &c->after, "with the index");
+	}
+}
+
+/*
+ * Puts back the table's size figures in pg_class.  CREATE INDEX updates the
+ * table's relpages, reltuples, relallvisible and relhasindex in place, not
+ * transactionally (index_update_stats), so a rollback does not undo them;
+ * without this a trial would leave the planner other statistics than before.
+ */
+static void
+restore_relstats(Trial *t)
+{
+	Relation	pg_class = table_open(RelationRelationId, RowExclusiveLock);
+	HeapTuple	tuple = SearchSysCacheCopy1(RELOID, ObjectIdGetDatum(t->relid));
+	Form_pg_class form;
+
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "cache lookup failed for relation %u", t->relid);
+	form = (Form_pg_class) GETSTRUCT(tuple);
+	if (form->relpages != t->saved.relpages ||
+		form->reltuples != t->saved.reltuples ||
+		form->relallvisible != t->saved.relallvisible ||
+		form->relhasindex != t->saved.relhasindex)
+	{
+		form->relpages = t->saved.relpages;
+		form->reltuples = t->saved.reltuples;
+		form->relallvisible = t->saved.relallvisible;
+		form->relhasindex = t->saved.relhasindex;
+		heap_inplace_update(pg_class, tuple);
+		CacheInvalidateRelcacheByTuple(tuple);
+	}
+	heap_freetuple(tuple);
+	table_close(pg_class, RowExclusiveLock);
+}
+
+/* ---------- verdicts ---------- */
+
+static double
+mean(const double *v, int n)
+{
+	double		s = 0;
+
+	for (int i = 0; i < n; i++)
+		s += v[i];
+	return n > 0 ? s / n : 0;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double		x = *(const double *) a;
+	double		y = *(const double *) b;
+
+	return (x > y) - (x < y);
+}
+
+static double
+median(const double *v, int n)
+{
+	double	   *s = palloc(sizeof(double) * n);
+	double		m;
+
+	memcpy(s, v, sizeof(double) * n);
+	qsort(s, n, sizeof(double), cmp_double);
+	m = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+	pfree(s);
+	return m;
+}
+
+static bool
+measured(const Trial *t, const Candidate *c)
+{
+	return replayable(t, c) && !t->hypothetical &&
+		c->before.n == t->runs && c->after.n == t->runs;
+}
+
+/* Tests each measured statement's times; adjusts over the statements. */
+static void
+test_times(Trial *t)
+{
+	int			n = 0;
+	double	   *p = palloc(sizeof(double) * Max(list_length(t->candidates), 1));
+	double	   *q = palloc(sizeof(double) * Max(list_length(t->candidates), 1));
+	int		   *order = palloc(sizeof(int) * Max(list_length(t->candidates), 1));
+	ListCell   *lc;
+
+	foreach(lc, t->candidates)
+	{
+		Candidate  *c = lfirst(lc);
+		mw_result	r;
+
+		if (!measured(t, c))
+			continue;
+		if (mw_test_values(c->before.ms, c->before.n, c->after.ms, c->after.n, &r) != 0)
+			r.p = 1;
+		p[n++] = r.p;
+	}
+	if (n > 0)
+		bh_adjust(p, n, q, order);
+	n = 0;
+	foreach(lc, t->candidates)
+	{
+		Candidate  *c = lfirst(lc);
+
+		if (measured(t, c))
+			c->p = q[n++];
+	}
+}
+
+/* Appends "WHAT per run B -> A (+N%)" for a change from 'b' to 'a'. */
+static void
+append_change(StringInfo buf, double b, double a, const char *what)
+{
+	appendStringInfo(buf, "%s per run %.0f -> %.0f", what, b, a);
+	if (b > 0)
+		appendStringInfo(buf, " (%+.0f%%)", 100 * (a - b) / b);
+}
+
+/* Judges a candidate; returns the verdict's name and writes its reason. */
+static const char *
+judge(Trial *t, Candidate *c, StringInfo reason)
+{
+	verdict_input in;
+	verdict_result out;
+	double		mb,
+				ma;
+	bool		changed = c->before.planid != c->after.planid;
+	int			runs = t->runs;
+
+	if (c->skip != NULL)
+	{
+		appendStringInfoString(reason, c->skip);
+		return "skipped";
+	}
+	if (t->hypothetical)
+	{
+		double		cb = c->before.est_cost,
+					ca = c->after.est_cost;
+
+		if (c->write)
+		{
+			appendStringInfoString(reason, "a hypothetical index has no write cost: try it for real to measure what it costs this write");
+			return "insufficient_data";
+		}
+		appendStringInfo(reason, "planner estimate only: cost %.2f -> %.2f, %s",
+						 cb, ca, !changed ? "plan unchanged" :
+						 c->after.uses_index ? "the new plan uses the index" :
+						 "the plan changed without using the index");
+		if (!changed)
+			return "unchanged";
+		if (ca * (1 + pgperf_compare_min_change) <= cb)
+			return "improved";
+		if (ca >= cb * (1 + pgperf_compare_min_change))
+			return "regressed";
+		return "unchanged";
+	}
+	if (runs < MIN_RUNS_JUDGED)
+	{
+		appendStringInfo(reason, "%d run(s) a side: at least %d are needed to test the time",
+						 runs, MIN_RUNS_JUDGED);
+		return "insufficient_data";
+	}
+
+	mb = mean(c->before.ms, runs);
+	ma = mean(c->after.ms, runs);
+	memset(&in, 0, sizeof(in));
+	in.speedup = ma > 0 ? mb / ma : 1;
+	in.p = c->p;
+	in.alpha = pgperf_compare_alpha;
+	in.min_change = pgperf_compare_min_change;
+	in.plans_differ = changed;
+	in.writes = c->before.wal > 0 && c->after.wal > 0;
+	in.blks_before = c->before.blks / runs;
+	in.blks_after = c->after.blks / runs;
+	in.reads_before = c->before.reads / runs;
+	in.reads_after = c->after.reads / runs;
+	verdict_judge(&in, &out);
+
+	if (changed)
+		appendStringInfoString(reason, c->after.uses_index ?
+							   "plan changed, the new plan uses the index" :
+							   "plan changed, without using the index");
+	else
+		appendStringInfoString(reason, "same plan");
+	switch (out.rule)
+	{
+		case VERDICT_RULE_WRITES:
+			appendStringInfoString(reason, "; the write must maintain the index: ");
+			append_change(reason, in.blks_before, in.blks_after, "blocks");
+			appendStringInfoString(reason, ", ");
+			append_change(reason, c->before.wal / runs, c->after.wal / runs, "WAL bytes");
+			appendStringInfoString(reason, ", ");
+			append_change(reason, c->before.dirtied / runs, c->after.dirtied / runs,
+						  "blocks dirtied");
+			break;
+		case VERDICT_RULE_CACHE:
+			appendStringInfoString(reason, "; the same work, with reads turned into cache hits or back: a cache effect, not the index");
+			break;
+		default:
+			appendStringInfo(reason, "; median %.3f ms -> %.3f ms, p = %.3g",
+							 median(c->before.ms, runs), median(c->after.ms, runs),
+							 c->p);
+			if (!out.time_moved)
+				appendStringInfoString(reason, ", not a significant change");
+			appendStringInfoString(reason, "; ");
+			append_change(reason, in.blks_before, in.blks_after, "blocks");
+			break;
+	}
+	switch (out.outcome)
+	{
+		case VERDICT_REGRESSED:
+			return "regressed";
+		case VERDICT_IMPROVED:
+			return "improved";
+		case VERDICT_CACHE_EFFECT:
+			return "cache_effect";
+		default:
+			return "unchanged";
+	}
+}
+
+/* ---------- the function ---------- */
+
+static void
+require_arg(FunctionCallInfo fcinfo, int n, const char *name)
+{
+	if (PG_ARGISNULL(n))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", name)));
+}
+
+static Datum
+float_or_null(bool ok, double v, bool *isnull)
+{
+	*isnull = !ok;
+	return Float8GetDatum(ok ? v : 0);
+}
+
+/* Puts one row per listed candidate, and returns the summary's figures. */
+static void
+emit_rows(Trial *t, ReturnSetInfo *rsinfo, double *saved, int *nmeasured)
+{
+	ListCell   *lc;
+
+	*saved = 0;
+	*nmeasured = 0;
+	foreach(lc, t->candidates)
+	{
+		Candidate  *c = lfirst(lc);
+		Datum		values[TRY_INDEX_COLS];
+		bool		nulls[TRY_INDEX_COLS];
+		StringInfoData reason;
+		const char *verdict;
+		bool		m = measured(t, c);
+		bool		est = c->before.planned && c->after.planned;
+		bool		hb = c->before.n > 0,
+					ha = c->after.n > 0;
+		int			i = 0;
+		double		rate = t->window_secs > 0 ? c->window_calls / t->window_secs : 0;
+		double		mb = 0,
+					ma = 0;
+
+		if (!listed(t, c))
+			continue;
+		memset(nulls, 0, sizeof(nulls));
+		initStringInfo(&reason);
+		verdict = judge(t, c, &reason);
+		if (hb)
+			mb = median(c->before.ms, c->before.n);
+		if (ha)
+			ma = median(c->after.ms, c->after.n);
+
+		values[i++] = Int64GetDatum((int64) c->queryid);
+		values[i++] = CStringGetTextDatum(c->query ? c->query : c->sample);
+		values[i++] = CStringGetTextDatum(c->write ? "write" : "read");
+		values[i] = BoolGetDatum(c->before.planid != c->after.planid);
+		nulls[i++] = !est;
+		values[i] = BoolGetDatum(c->after.uses_index);
+		nulls[i++] = !c->after.planned;
+		values[i] = float_or_null(hb, mb, &nulls[i]), i++;
+		values[i] = float_or_null(ha, ma, &nulls[i]), i++;
+		values[i] = float_or_null(m && ma > 0, mb / Max(ma, 1e-9), &nulls[i]), i++;
+		values[i] = float_or_null(hb, c->before.blks / Max(c->before.n, 1), &nulls[i]), i++;
+		values[i] = float_or_null(ha, c->after.blks / Max(c->after.n, 1), &nulls[i]), i++;
+		values[i] = float_or_null(hb, c->before.wal / Max(c->before.n, 1), &nulls[i]), i++;
+		values[i] = float_or_null(ha, c->after.wal / Max(c->after.n, 1), &nulls[i]), i++;
+		values[i] = float_or_null(c->before.planned, c->before.est_cost, &nulls[i]), i++;
+		values[i] = float_or_null(c->after.planned, c->after.est_cost, &nulls[i]), i++;
+		values[i++] = CStringGetTextDatum(verdict);
+		/* beyond the contract's columns */
+		values[i] = float_or_null(hb, c->before.dirtied / Max(c->before.n, 1), &nulls[i]), i++;
+		values[i] = float_or_null(ha, c->after.dirtied / Max(c->after.n, 1), &nulls[i]), i++;
+		values[i] = float_or_null(m && t->runs >= MIN_RUNS_JUDGED, c->p, &nulls[i]), i++;
+		values[i++] = Float8GetDatum(rate);
+		values[i] = float_or_null(m, rate * (mb - ma), &nulls[i]), i++;
+		values[i++] = Int64GetDatum(t->index_bytes);
+		values[i] = float_or_null(!t->hypothetical, t->build_ms, &nulls[i]), i++;
+		values[i++] = CStringGetTextDatum(reason.data);
+		Assert(i == TRY_INDEX_COLS);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		if (m)
+		{
+			*saved += rate * (mb - ma);
+			(*nmeasured)++;
+		}
+	}
+}
+
+/* The trial, inside the subtransaction that holds the lock. */
+static void
+run_trial(Trial *t, RawStmt *raw, const char *ddl)
+{
+	IndexStmt  *stmt = (IndexStmt *) raw->stmt;
+	Relation	rel;
+
+	t->relid = RangeVarGetRelidExtended(stmt->relation,
+										t->hypothetical ? AccessShareLock : ShareLock,
+										0, RangeVarCallbackOwnsTable, NULL);
+	rel = table_open(t->relid, NoLock);
+	if (rel->rd_rel->relkind != RELKIND_RELATION &&
+		rel->rd_rel->relkind != RELKIND_MATVIEW)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("try_index() cannot try an index on \"%s\"",
+						RelationGetRelationName(rel)),
+				 errdetail("Only plain tables and materialized views are supported.")));
+	t->relname = pstrdup(RelationGetRelationName(rel));
+	t->saved = *rel->rd_rel;
+	table_close(rel, NoLock);
+
+	gather_candidates(t);
+	prepare_all(t);
+	if (t->hypothetical)
+		hypothetical_trial(t, ddl);
+	else
+		measured_trial(t, raw, ddl);
+	test_times(t);
+}
+
+Datum
+pgperf_try_index(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *ddl;
+	bool		keep;
+	RawStmt    *raw;
+	Trial		t;
+	PgperfWindow w;
+	MemoryContext cxt;
+	ResourceOwner owner;
+	double		saved;
+	int			nmeasured;
+
+	require_arg(fcinfo, 0, "ddl");
+	require_arg(fcinfo, 1, "runs");
+	require_arg(fcinfo, 2, "include_writes");
+	require_arg(fcinfo, 3, "keep");
+	require_arg(fcinfo, 4, "hypothetical");
+	memset(&t, 0, sizeof(t));
+	ddl = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	t.runs = PG_GETARG_INT32(1);
+	t.include_writes = PG_GETARG_BOOL(2);
+	keep = PG_GETARG_BOOL(3);
+	t.hypothetical = PG_GETARG_BOOL(4);
+	if (t.runs < 1 || t.runs > MAX_RUNS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("runs must be between 1 and %d", MAX_RUNS)));
+	if (keep && t.hypothetical)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("keep and hypothetical cannot both be true"),
+				 errhint("A hypothetical index is never built, so it cannot be kept.")));
+	PgperfRequireShmem();
+	if (!t.hypothetical && RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("cannot try an index during recovery"),
+				 errhint("Run the trial on the primary, or use hypothetical => true.")));
+	if (!t.hypothetical && XactReadOnly)
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("cannot try an index in a read-only transaction"),
+				 errhint("Use a read-write transaction, or hypothetical => true.")));
+	raw = parse_ddl(ddl);
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (trial_timeout_id == MAX_TIMEOUTS)
+		trial_timeout_id = RegisterTimeout(USER_TIMEOUT, trial_timeout_handler);
+	INSTR_TIME_SET_CURRENT(t.started);
+	if (PgperfGetWindow(pg_atomic_read_u32(&pgperf_shared->current_window), &w))
+		t.window_secs = Max(1.0, (GetCurrentTimestamp() - w.started_at) / 1e6);
+
+	cxt = CurrentMemoryContext;
+	owner = CurrentResourceOwner;
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	pgperf_paused = true;
+	PG_TRY();
+	{
+		run_trial(&t, raw, ddl);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		pgperf_paused = false;
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		if (OidIsValid(t.indexid) && !t.hypothetical)
+			restore_relstats(&t);
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
+	pgperf_paused = false;
+
+	if (keep)
+		ReleaseCurrentSubTransaction();
+	else
+		RollbackAndReleaseCurrentSubTransaction();
+	MemoryContextSwitchTo(cxt);
+	CurrentResourceOwner = owner;
+	if (!keep && !t.hypothetical)
+		restore_relstats(&t);
+
+	emit_rows(&t, rsinfo, &saved, &nmeasured);
+	if (t.hypothetical)
+		ereport(NOTICE,
+				(errmsg("hypothetical index on \"%s\": about %s; planner estimates only",
+						t.relname, text_to_cstring(DatumGetTextPP(
+								DirectFunctionCall1(pg_size_pretty, Int64GetDatum(t.index_bytes))))),
+				 errdetail("Nothing was built or run.")));
+	else
+		ereport(NOTICE,
+				(errmsg("index on \"%s\": %s, built in %.0f ms; %d statement(s) measured, which at this window's call rates would %s %.3f ms of execution per second",
+						t.relname,
+						text_to_cstring(DatumGetTextPP(
+								DirectFunctionCall1(pg_size_pretty, Int64GetDatum(t.index_bytes)))),
+						t.build_ms, nmeasured, saved >= 0 ? "save" : "cost",
+						fabs(saved)),
+				 keep ? errdetail("The index was kept; the writes were rolled back.") :
+				 errdetail("The index and every write were rolled back.")));
+	return (Datum) 0;
+}
