@@ -51,6 +51,7 @@
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "catalog/namespace.h"
+#include "common/hashfn.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_proc.h"
@@ -131,6 +132,7 @@ typedef struct Candidate
 	char	  **pvalues;		/* NULL entries for NULL values */
 
 	bool		touches;		/* its plan reads or writes the table */
+	bool		prepared;		/* its sample is an SQL PREPARE */
 	bool		write;
 	char	   *skip;			/* why it was not (fully) measured */
 	ParamListInfo params;
@@ -647,26 +649,35 @@ static void
 prepare_candidate(Trial *t, Candidate *c)
 {
 	List	   *stmts = raw_parser(c->sample, RAW_PARSE_DEFAULT);
-	Node	   *stmt;
+	RawStmt    *raw;
 	List	   *queries;
 	Query	   *q;
 
+	/* until planned, what its stored plan says: it touches the table */
+	c->touches = true;
 	if (list_length(stmts) != 1)
 	{
 		c->skip = psprintf("its sample holds %d statements", list_length(stmts));
 		return;
 	}
-	stmt = linitial_node(RawStmt, stmts)->stmt;
-	if (!IsA(stmt, SelectStmt) && !IsA(stmt, InsertStmt) &&
-		!IsA(stmt, UpdateStmt) && !IsA(stmt, DeleteStmt) && !IsA(stmt, MergeStmt))
+	raw = linitial_node(RawStmt, stmts);
+	if (IsA(raw->stmt, PrepareStmt))
+	{
+		/* run by EXECUTE: the prepared statement, with EXECUTE's values */
+		raw = copyObject(raw);
+		raw->stmt = ((PrepareStmt *) raw->stmt)->query;
+		c->prepared = true;
+	}
+	if (!IsA(raw->stmt, SelectStmt) && !IsA(raw->stmt, InsertStmt) &&
+		!IsA(raw->stmt, UpdateStmt) && !IsA(raw->stmt, DeleteStmt) &&
+		!IsA(raw->stmt, MergeStmt))
 	{
 		c->skip = pstrdup("not a SELECT, INSERT, UPDATE, DELETE or MERGE");
 		return;
 	}
 	c->params = make_params(c);
-	queries = pg_analyze_and_rewrite_fixedparams(linitial_node(RawStmt, stmts),
-												 c->sample, c->ptypes, c->nparams,
-												 NULL);
+	queries = pg_analyze_and_rewrite_fixedparams(raw, c->sample, c->ptypes,
+												 c->nparams, NULL);
 	if (list_length(queries) != 1)
 	{
 		c->skip = psprintf("a rule rewrites it into %d statements", list_length(queries));
@@ -951,11 +962,71 @@ spi_int8(const char *sql, Oid argtype, Datum arg)
 		(int64) DatumGetObjectId(d) : DatumGetInt64(d);
 }
 
+/* Reports whether an EXPLAIN line scans index 'qname' ("using X", "on X"). */
+static bool
+plan_names_index(const char *line, const char *qname)
+{
+	size_t		len = strlen(qname);
+
+	for (const char *p = strstr(line, qname); p != NULL; p = strstr(p + 1, qname))
+		if (p > line && p[-1] == ' ' && (p[len] == ' ' || p[len] == '\0'))
+			return true;
+	return false;
+}
+
+/*
+ * Plans the candidate's sample through EXPLAIN, as hypopg needs: it shows its
+ * hypothetical indexes to the planner only under EXPLAIN.  The side gets the
+ * total cost of the top node, a planid that is a hash of the plan's text
+ * without its costs, and whether the text names the index 'index_name'.
+ */
+static void
+explain_side(Candidate *c, TrialSide *side, const char *index_name)
+{
+	Datum	   *values = palloc0(sizeof(Datum) * Max(c->nparams, 1));
+	char	   *nulls = palloc0(Max(c->nparams, 1) + 1);
+	StringInfoData shape;
+	const char *qname = index_name ? quote_identifier(index_name) : NULL;
+
+	for (int i = 0; i < c->nparams; i++)
+	{
+		values[i] = c->params->params[i].value;
+		nulls[i] = c->params->params[i].isnull ? 'n' : ' ';
+	}
+	if (SPI_execute_with_args(psprintf("EXPLAIN %s", c->sample), c->nparams,
+							  c->ptypes, values, nulls, false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "could not explain a sample");
+
+	initStringInfo(&shape);
+	side->uses_index = false;
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		char	   *line = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		char	   *cost = strstr(line, "  (cost=");
+
+		if (i == 0 && cost != NULL)
+		{
+			char	   *dots = strstr(cost, "..");
+
+			side->est_cost = dots ? strtod(dots + 2, NULL) : 0;
+		}
+		if (cost != NULL)
+			*cost = '\0';
+		if (qname && plan_names_index(line, qname))
+			side->uses_index = true;
+		appendStringInfo(&shape, "%s\n", line);
+	}
+	side->planid = DatumGetUInt64(hash_any_extended((unsigned char *) shape.data,
+													shape.len, 0));
+	side->planned = true;
+}
+
 /* The hypothetical index (hypopg): planned with, never built. */
 static void
 hypothetical_trial(Trial *t, const char *ddl)
 {
 	const char *schema;
+	char	   *index_name;
 	ListCell   *lc;
 
 	SPI_connect();
@@ -970,8 +1041,24 @@ hypothetical_trial(Trial *t, const char *ddl)
 				 errhint("Install hypopg (Debian: postgresql-15-hypopg) and run CREATE EXTENSION hypopg in this database.")));
 	schema = quote_identifier(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
 
-	t->indexid = (Oid) spi_int8(psprintf("SELECT indexrelid FROM %s.hypopg_create_index($1)", schema),
-								TEXTOID, CStringGetTextDatum(ddl));
+	/* the plans without the index, as hypopg will make those with it */
+	foreach(lc, t->candidates)
+	{
+		Candidate  *c = lfirst(lc);
+
+		if (replayable(t, c) && c->prepared)
+			c->skip = pstrdup("its sample is a PREPARE, which EXPLAIN cannot take: try the index for real");
+		if (replayable(t, c))
+			explain_side(c, &c->before, NULL);
+	}
+
+	if (SPI_execute_with_args(psprintf("SELECT indexrelid, indexname FROM %s.hypopg_create_index($1)", schema),
+							  1, (Oid[]) {TEXTOID}, (Datum[]) {CStringGetTextDatum(ddl)},
+							  NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "hypopg_create_index() returned no index");
+	t->indexid = (Oid) strtoul(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1),
+							   NULL, 10);
+	index_name = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
 	PG_TRY();
 	{
 		t->index_bytes = spi_int8(psprintf("SELECT %s.hypopg_relation_size($1)", schema),
@@ -981,13 +1068,13 @@ hypothetical_trial(Trial *t, const char *ddl)
 			Candidate  *c = lfirst(lc);
 
 			if (replayable(t, c))
-				plan_side(t, c, &c->after);
+				explain_side(c, &c->after, index_name);
 		}
 	}
 	PG_FINALLY();
 	{
 		/* hypopg's indexes live in backend memory, outside any transaction */
-		(void) spi_int8(psprintf("SELECT %s.hypopg_drop_index($1)::int8", schema),
+		(void) spi_int8(psprintf("SELECT %s.hypopg_drop_index($1)::int::int8", schema),
 						OIDOID, ObjectIdGetDatum(t->indexid));
 	}
 	PG_END_TRY();
