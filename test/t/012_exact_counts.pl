@@ -16,16 +16,19 @@
 #      clean stop writes (persist.c's layout, as 002_dump_file.pl reads it).
 #  (b) reset() during the workload: 4 clients run a single-row UPDATE and a
 #      single-row SELECT while another session calls pgperf.reset() every
-#      50 ms, first reading how many UPDATEs pgperf had counted.  Afterwards
-#      every entry is consistent: histogram count = calls, exactly 1 row per
-#      call, no negative or impossible figure (min <= mean <= max, ordered
-#      percentiles, first_seen <= last_seen, no failures), and no execution
-#      is counted twice: the UPDATE calls left are at most the transactions
-#      minus every UPDATE counted before a reset (a reset removes what was
-#      counted before it; an execution is stored once).  The table shows every
-#      UPDATE ran.
-# Nothing here depends on timing except how the calls are spread over the
-# windows, which no assertion fixes beyond "more than one window".
+#      50 ms until half the transactions have run.  Each reset is taken with
+#      the UPDATEs held off by a table lock (the SELECTs run on, and race with
+#      it), so the UPDATEs that ran before it are known exactly: the UPDATE
+#      calls left afterwards are exactly the UPDATEs run after the last reset
+#      (none lost, none counted twice), and the SELECT calls left plus those
+#      counted before the resets are at most the transactions (none counted
+#      twice).  Every entry left is consistent: histogram count = calls,
+#      exactly 1 row per call, no negative or impossible figure (min <= mean
+#      <= max, ordered percentiles, first_seen <= last_seen, no failures), in
+#      the window the last reset opened.
+# Assertions fix no timing; that the marks and resets fall inside the
+# workload rests only on pgbench running 8000 transactions for longer than
+# 50 ms (it takes about a second here).
 use strict;
 use warnings;
 
@@ -140,34 +143,18 @@ sub check_histograms
 		scalar(keys %$dumped) . ' entries)');
 }
 
-# Starts, in a background session, a DO block that runs 'step' (PL/pgSQL)
-# every 50 ms until the flag is set or it has run 'max' times, then records
-# how many times it ran; returns the session.
+# Starts, in a background session, the DO block 'body' (which records what
+# it did in bg_result and stops when the flag is set); returns the session.
 sub start_background
 {
-	my ($what, $step, $max) = @_;
+	my ($body) = @_;
 	untracked("UPDATE flag SET done = false; DELETE FROM bg_result");
 	my $bg = $node->background_psql('postgres');
-	$bg->query_until(qr/started/, qq{
-\\echo started
-DO \$\$
-DECLARE
-  runs int := 0;
-  seen bigint := 0;
-  c bigint;
-BEGIN
-  WHILE runs < $max AND NOT (SELECT done FROM flag) LOOP
-    $step
-    runs := runs + 1;
-    PERFORM pg_sleep(0.05);
-  END LOOP;
-  INSERT INTO bg_result VALUES ('$what', runs), ('seen', seen);
-END \$\$;
-});
+	$bg->query_until(qr/started/, "\\echo started\nDO \$\$\n$body\n\$\$;\n");
 	return $bg;
 }
 
-# Stops the background session; returns how many times its step ran.
+# Stops the background session; returns what it recorded as 'what'.
 sub stop_background
 {
 	my ($bg, $what) = @_;
@@ -185,7 +172,18 @@ my $expected_balance = 0;
 foreach my $protocol ('simple', 'prepared')
 {
 	untracked('SELECT pgperf.reset()');
-	my $bg = start_background('marks', 'PERFORM pgperf.mark();', 200);
+	# a mark every 50 ms, at most 200 (pgperf.max_windows is 500)
+	my $bg = start_background(q{
+DECLARE
+  marks int := 0;
+BEGIN
+  WHILE marks < 200 AND NOT (SELECT done FROM flag) LOOP
+    PERFORM pgperf.mark();
+    marks := marks + 1;
+    PERFORM pg_sleep(0.05);
+  END LOOP;
+  INSERT INTO bg_result VALUES ('marks', marks);
+END});
 	$node->pgbench(
 		"--no-vacuum --client=$clients --jobs=2 --transactions=$xacts --protocol=$protocol",
 		0,
@@ -228,24 +226,51 @@ INSERT INTO audit (id, delta) VALUES (:id, 1);
 
 # --- (b) reset() while 4 clients run -----------------------------------------
 
-# The resetter waits for the first UPDATE to be counted, then before each
-# reset adds up the UPDATEs pgperf had counted: all of them are removed by
-# the reset that follows, and none may be counted again.
+# The resetter, every 50 ms once the workload has started: locks acc against
+# UPDATEs (SHARE ROW EXCLUSIVE: the UPDATEs running commit first, none starts
+# until the COMMIT; the SELECTs go on and race with the reset), reads how many
+# UPDATEs ran (the balance: every UPDATE adds 1, and each is stored by pgperf
+# before it commits) and how many SELECTs pgperf had counted, resets, and
+# commits.  It stops once half the UPDATEs have run, so that the other half
+# run after its last reset.  So the UPDATEs left after the resets are exactly
+# the transactions minus the balance at the last reset; and the SELECTs left
+# are at most the transactions minus those counted before the resets (a reset
+# removes them; none may be counted again).
 untracked(q{
 	SELECT pgperf.reset();
 	UPDATE acc SET balance = 0;
 });
-my $bg = start_background(
-	'resets', q{
-    SELECT coalesce(sum(calls), 0) INTO c
-      FROM pgperf.statements WHERE query LIKE 'UPDATE acc%';
-    IF c = 0 AND runs = 0 THEN
+my $half = $total / 2;
+my $bg = start_background(qq{
+DECLARE
+  resets int := 0;
+  balance bigint;
+  selects bigint;
+  selects_seen bigint := 0;
+  balance_at_last bigint := -1;
+BEGIN
+  LOOP
+    EXIT WHEN resets >= 100 OR (SELECT done FROM flag);
+    IF (SELECT sum(a.balance) FROM acc a) = 0 THEN
       PERFORM pg_sleep(0.01);
       CONTINUE;
     END IF;
-    seen := seen + c;
+    LOCK TABLE acc IN SHARE ROW EXCLUSIVE MODE;
+    SELECT sum(a.balance) INTO balance FROM acc a;
+    EXIT WHEN balance >= $half;
+    SELECT coalesce(sum(calls), 0) INTO selects
+      FROM pgperf.statements WHERE query LIKE 'SELECT balance%';
     PERFORM pgperf.reset();
-}, 100);
+    COMMIT;
+    resets := resets + 1;
+    selects_seen := selects_seen + selects;
+    balance_at_last := balance;
+    PERFORM pg_sleep(0.05);
+  END LOOP;
+  COMMIT;
+  INSERT INTO bg_result VALUES ('resets', resets), ('selects_seen', selects_seen),
+    ('balance_at_last', balance_at_last);
+END});
 $node->pgbench(
 	"--no-vacuum --client=$clients --jobs=2 --transactions=$xacts --protocol=simple",
 	0,
@@ -260,20 +285,20 @@ SELECT balance FROM acc WHERE id = :id;
 }
 	});
 my $resets = stop_background($bg, 'resets');
-my $seen = untracked(q{SELECT n FROM bg_result WHERE what = 'seen'});
-cmp_ok($resets, '>', 1, "reset: the other session reset $resets times");
-cmp_ok($seen, '>', 0, "reset: $seen UPDATEs were counted before a reset");
+my $selects_seen = untracked(q{SELECT n FROM bg_result WHERE what = 'selects_seen'});
+my $balance_at_last = untracked(q{SELECT n FROM bg_result WHERE what = 'balance_at_last'});
+cmp_ok($resets, '>=', 1, "reset: the other session reset $resets times under load");
 is(untracked('SELECT sum(balance) FROM acc'), $total, 'reset: every UPDATE ran');
-
-my $left = untracked(q{
-	SELECT coalesce(sum(calls), 0) FROM pgperf.statements WHERE query LIKE 'UPDATE acc%'});
-cmp_ok($left + $seen, '<=', $total,
-	"reset: no UPDATE counted twice ($left left after the resets, $seen before them, of $total)");
-cmp_ok(
-	untracked(q{
-		SELECT coalesce(sum(calls), 0) FROM pgperf.statements
-		 WHERE query LIKE 'SELECT balance%'}),
-	'<=', $total, 'reset: SELECT calls within the transactions');
+is( untracked(q{
+		SELECT coalesce(sum(calls), 0) FROM pgperf.statements WHERE query LIKE 'UPDATE acc%'}),
+	$total - $balance_at_last,
+	"reset: UPDATE calls left = the " . ($total - $balance_at_last) .
+	  " run after the last reset, exactly");
+my $selects_left = untracked(q{
+	SELECT coalesce(sum(calls), 0) FROM pgperf.statements WHERE query LIKE 'SELECT balance%'});
+cmp_ok($selects_left + $selects_seen, '<=', $total,
+	"reset: no SELECT counted twice ($selects_left left, $selects_seen counted before the resets, of $total)");
+cmp_ok($selects_left, '>', 0, 'reset: SELECTs counted after the resets');
 
 # every entry left: possible figures only
 is( untracked(q{
