@@ -20,12 +20,12 @@ SHLIB_LINK = -lm
 
 # pg_regress: sql/*.sql against expected/*.out, on a throwaway instance that
 # preloads pgperf (PGXS has no "make check"; installcheck starts its own server).
-REGRESS = capture planid nesting samples normalize parallel privileges errors eviction pgss \
-	windows compare failures plan_changes plan_shape baseline try_index
+REGRESS = capture planid nesting samples normalize parallel privileges privileges_matrix errors \
+	hostile eviction pgss windows compare failures plan_changes plan_shape baseline try_index
 REGRESS_OPTS = --temp-config=$(srcdir)/test/pgperf.conf --temp-instance=./tmp_check
 
 # Isolation tests (specs/): concurrent sessions, on their own throwaway instance.
-ISOLATION = windows_concurrency
+ISOLATION = windows_concurrency reset_concurrency
 ISOLATION_OPTS = --temp-config=$(srcdir)/test/pgperf.conf --temp-instance=./tmp_check_iso
 
 # TAP tests (restarts, dump files, several clusters), run by installcheck too.

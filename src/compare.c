@@ -99,6 +99,7 @@ window_by_label(const char *label)
 {
 	uint32		id;
 
+	PgperfCheckLabel(label, "A NULL before is the window just before after; a NULL after, the current window.");
 	PgperfRequireShmem();
 	id = PgperfWindowByLabel(label);
 	if (id == 0)

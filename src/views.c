@@ -439,15 +439,7 @@ pgperf_mark(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(0))
 	{
 		label = text_to_cstring(PG_GETARG_TEXT_PP(0));
-		if (label[0] == '\0')
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("a window label must not be empty"),
-					 errhint("Pass NULL for a window without a label.")));
-		if (strlen(label) >= PGPERF_LABEL_MAX)
-			ereport(ERROR,
-					(errcode(ERRCODE_STRING_DATA_RIGHT_TRUNCATION),
-					 errmsg("a window label must be shorter than %d bytes", PGPERF_LABEL_MAX)));
+		PgperfCheckLabel(label, "Pass NULL for a window without a label.");
 	}
 	PgperfRequireShmem();
 

@@ -350,3 +350,17 @@ PgperfRegisterWindowCallbacks(void)
 	RegisterXactCallback(window_xact_callback, NULL);
 	RegisterSubXactCallback(window_subxact_callback, NULL);
 }
+
+void
+PgperfCheckLabel(const char *label, const char *empty_hint)
+{
+	if (label[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a window label must not be empty"),
+				 errhint("%s", empty_hint)));
+	if (strlen(label) >= PGPERF_LABEL_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_STRING_DATA_RIGHT_TRUNCATION),
+				 errmsg("a window label must be shorter than %d bytes", PGPERF_LABEL_MAX)));
+}

@@ -57,6 +57,8 @@ extern void PgperfClearWindowsLocked(void);
 extern const char *PgperfWindowReasonName(char reason);
 /* Returns a copy of window 'id'; false if pgperf does not keep it. */
 extern bool PgperfGetWindow(uint32 id, PgperfWindow *out);
+/* Raises an error for a label no window can have: empty, or too long. */
+extern void PgperfCheckLabel(const char *label, const char *empty_hint);
 /* Returns the id of the latest window labelled 'label', or 0. */
 extern uint32 PgperfWindowByLabel(const char *label);
 /* Returns the id of the window just before 'id', or 0. */
