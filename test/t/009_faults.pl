@@ -367,11 +367,14 @@ is( untracked($standby,
 	'2::reset,3:on standby:manual',
 	'(c) the standby windows: reset, then the mark');
 
-# ------------------------------------------------------------------
-# (c) Place for the lead's check: pgperf.try_index refuses on the
-# standby (it must not try to build an index in recovery).  Insert it
-# here, on $standby, before the restart below.
-# ------------------------------------------------------------------
+# (c) try_index() must not build an index in recovery: a clear error, with
+# its SQLSTATE (read_only_sql_transaction).
+my ($ti_rc, $ti_out, $ti_err) = $standby->psql('postgres',
+	q{\set VERBOSITY verbose
+	  SELECT * FROM pgperf.try_index('CREATE INDEX ON ft (v)')});
+isnt($ti_rc, 0, '(c) try_index() fails on the standby');
+like($ti_err, qr/ERROR:  25006: cannot try an index during recovery/,
+	'(c) try_index() on the standby: SQLSTATE 25006, a clear message');
 
 # A clean restart of the standby keeps its statistics.
 my $standby_stats = untracked($standby,
