@@ -11,6 +11,7 @@
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
+#include "fmgr.h"
 #include "executor/instrument.h"
 #include "port/atomics.h"
 #include "storage/lwlock.h"
@@ -208,6 +209,8 @@ extern char *pgperf_text_area;
 extern Size PgperfShmemSize(void);
 extern void PgperfShmemInit(void);
 extern void PgperfRequireShmem(void);
+/* Raises an error if argument 'n' ('name') of an SQL function is NULL (views.c). */
+extern void PgperfRequireArg(FunctionCallInfo fcinfo, int n, const char *name);
 
 /* The hot path and its slow branch (store.c). */
 extern bool PgperfStoreExec(const PgperfStatKey *key, const PgperfExecDelta *d);

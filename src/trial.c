@@ -387,7 +387,11 @@ gather_candidates(Trial *t)
 		{
 			char	   *plan = PgperfFetchText(pr->blob, 0, pr->plan_len, pr->encoding);
 
-			if (plan != NULL && !plan_names(plan, name))
+			bool		named = (plan == NULL || plan_names(plan, name));
+
+			if (plan != NULL)
+				pfree(plan);
+			if (!named)
 				continue;
 		}
 		c = qc->cand ? qc->cand : palloc0(sizeof(Candidate));
@@ -1356,15 +1360,6 @@ judge(Trial *t, Candidate *c, StringInfo reason)
 
 /* ---------- the function ---------- */
 
-static void
-require_arg(FunctionCallInfo fcinfo, int n, const char *name)
-{
-	if (PG_ARGISNULL(n))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be null", name)));
-}
-
 static Datum
 float_or_null(bool ok, double v, bool *isnull)
 {
@@ -1487,11 +1482,11 @@ pgperf_try_index(PG_FUNCTION_ARGS)
 	double		saved;
 	int			nmeasured;
 
-	require_arg(fcinfo, 0, "ddl");
-	require_arg(fcinfo, 1, "runs");
-	require_arg(fcinfo, 2, "include_writes");
-	require_arg(fcinfo, 3, "keep");
-	require_arg(fcinfo, 4, "hypothetical");
+	PgperfRequireArg(fcinfo, 0, "ddl");
+	PgperfRequireArg(fcinfo, 1, "runs");
+	PgperfRequireArg(fcinfo, 2, "include_writes");
+	PgperfRequireArg(fcinfo, 3, "keep");
+	PgperfRequireArg(fcinfo, 4, "hypothetical");
 	memset(&t, 0, sizeof(t));
 	ddl = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	t.runs = PG_GETARG_INT32(1);

@@ -37,8 +37,8 @@ PG_FUNCTION_INFO_V1(pgperf_mark);
 PG_FUNCTION_INFO_V1(pgperf_get_windows);
 
 /* Raises an error if argument 'n' ('name') is NULL. */
-static void
-require_arg(FunctionCallInfo fcinfo, int n, const char *name)
+void
+PgperfRequireArg(FunctionCallInfo fcinfo, int n, const char *name)
 {
 	if (PG_ARGISNULL(n))
 		ereport(ERROR,
@@ -106,7 +106,7 @@ pgperf_get_statements(PG_FUNCTION_ARGS)
 	HASH_SEQ_STATUS hs;
 	PgperfStatEntry *e;
 
-	require_arg(fcinfo, 0, "showtext");
+	PgperfRequireArg(fcinfo, 0, "showtext");
 	showtext = PG_GETARG_BOOL(0);
 	PgperfRequireShmem();
 	InitMaterializedSRF(fcinfo, 0);
@@ -309,7 +309,7 @@ pgperf_get_plans(PG_FUNCTION_ARGS)
 	PgperfPlanEntry *pr;
 	HTAB	   *uses;
 
-	require_arg(fcinfo, 0, "showtext");
+	PgperfRequireArg(fcinfo, 0, "showtext");
 	showtext = PG_GETARG_BOOL(0);
 	PgperfRequireShmem();
 	InitMaterializedSRF(fcinfo, 0);
@@ -418,9 +418,9 @@ pgperf_reset(PG_FUNCTION_ARGS)
 	int64		queryid;
 	TimestampTz now = GetCurrentTimestamp();
 
-	require_arg(fcinfo, 0, "userid");
-	require_arg(fcinfo, 1, "dbid");
-	require_arg(fcinfo, 2, "queryid");
+	PgperfRequireArg(fcinfo, 0, "userid");
+	PgperfRequireArg(fcinfo, 1, "dbid");
+	PgperfRequireArg(fcinfo, 2, "queryid");
 	userid = PG_GETARG_OID(0);
 	dbid = PG_GETARG_OID(1);
 	queryid = PG_GETARG_INT64(2);
