@@ -4,7 +4,7 @@
 #
 # Usage:
 #   scripts/sqlsmith.sh [options] [QUERIES]
-#   scripts/sqlsmith.sh --scan-log FILE [--from-offset BYTES] [--out DIR]
+#   scripts/sqlsmith.sh --scan-log FILE [--from-offset BYTES] [--connstr STR] [--out DIR]
 #
 #   QUERIES              queries sqlsmith generates        (QUERIES, default 2000;
 #                        2000 for CI, 100000 for a long run)
@@ -24,9 +24,12 @@
 #   --out DIR            where the evidence goes           (OUT, default
 #                        bench-results/sqlsmith-<timestamp>, git-ignored)
 #   --scan-log FILE      only step 6 below, on FILE (from byte --from-offset):
-#                        the same counts and exit status
+#                        the same counts and exit status; with --connstr, the
+#                        internal errors are replayed on that server
 #   -h, --help           this text
 # Environment: PGBIN (default: pg_config --bindir), SQLSMITH (default sqlsmith),
+# SQLSMITH_OPTS (more sqlsmith options, e.g. --exclude-catalog: only the
+# scenario tables and pgperf's views as relations),
 # PORT (throwaway server; default: a free one), PGPERF_MAX (throwaway server's
 # pgperf.max, default 500: small, so that eviction and the text area's
 # compaction run often).  Examples:
@@ -55,11 +58,15 @@
 #  6. Scans the server log: errors by SQLSTATE (of sqlsmith's queries, and of
 #     the edge cases); crashes (a server process terminated by a signal or
 #     exiting with a code above 1), postmaster reinitializations, PANICs;
-#     internal errors (XX000, XX001, XX002), those of pgperf being the ones
-#     whose LOCATION is in a pgperf source file (src/) or whose statement calls
-#     a pgperf function; assertion failures (TRAP:).  Each internal error and
-#     crash goes in full to $OUT (internal.txt, crashes.txt), with the server
-#     log when one occurred.
+#     assertion failures (TRAP:); internal errors (XX000, XX001, XX002).  An
+#     internal error is pgperf's when its LOCATION is in a pgperf source file
+#     (src/) or it was raised inside a pgperf SQL function; otherwise its
+#     statement is replayed (rolled back) with pgperf.track = none and pgperf's
+#     objects replaced by stubs: if the error comes back, it is not pgperf's;
+#     if it comes back only as logged (with pgperf), it is.  An error that
+#     does not come back is pgperf's when its statement calls a pgperf
+#     function.  Each internal error and crash goes in full to $OUT
+#     (internal.txt, crashes.txt), with the server log when there was one.
 # Output: "key: value" lines, then RESULT: PASS or FAIL.  Exit status: 0 PASS;
 # 1 a crash, a PANIC, an internal error from pgperf, an assertion failure, a
 # failed check of step 4, or sqlsmith not completing its queries; 2 a usage
@@ -78,6 +85,7 @@ CHANNABLE_SCALE=${CHANNABLE_SCALE:-1/100}
 OUT=${OUT:-}
 TIMEOUT=${TIMEOUT:-}
 SQLSMITH=${SQLSMITH:-sqlsmith}
+SQLSMITH_OPTS=${SQLSMITH_OPTS:-}
 PGPERF_MAX=${PGPERF_MAX:-500}
 SCAN_LOG=
 FROM_OFFSET=0
@@ -120,6 +128,8 @@ fi
 # every pgperf source file: an internal error located in one of them is pgperf's
 PGPERF_FILES=$(cd "$REPO/src" && ls -- *.c core/*.c 2>/dev/null | sed 's|.*/||' | paste -sd' ')
 [ -n "$PGPERF_FILES" ] || die "no source files in $REPO/src"
+# and pgperf's SQL functions (the CONTEXT of an error in one names it)
+PGPERF_FUNCS=$(cat "$REPO"/pgperf--*.sql | grep -ohE 'CREATE (OR REPLACE )?FUNCTION pgperf\.[a-z_]+' | sed 's/.*\.//' | sort -u | paste -sd' ')
 ERRCODES=$("$PGBIN/pg_config" --sharedir)/errcodes.txt
 [ -f "$ERRCODES" ] || ERRCODES=/dev/null
 
@@ -154,29 +164,42 @@ trap 'exit 130' INT TERM
 # signal or an exception, or exiting with a code other than 0 and 1.
 # (No {n} in the regular expressions: Debian's awk is mawk.)
 scan_log() {
-	rm -f "$OUT/internal.txt" "$OUT/crashes.txt"
-	awk -v files="$PGPERF_FILES" -v out="$OUT" -v errcodes="$ERRCODES" '
-	function flush(pid,   pg, code, n, a, i) {
+	rm -rf "$OUT/internal" "$OUT/internal.txt" "$OUT/crashes.txt"
+	mkdir "$OUT/internal"
+	touch "$OUT/internal/list.tsv"
+	awk -v files="$PGPERF_FILES" -v funcs="$PGPERF_FUNCS" -v out="$OUT" -v errcodes="$ERRCODES" '
+	function flush(pid,   code, n, a, i, locpg, ctxpg, calls, first, base) {
 		if (!(pid in lvl)) return
 		code = state[pid]
 		if (code ~ /^XX00[012]$/) {
-			pg = 0
+			nint++
+			# LOCATION in a pgperf source file
+			locpg = 0
 			n = split(loc[pid], a, /[ ,:]+/)
-			for (i = 1; i <= n; i++) if (a[i] in pgfile) pg = 1
-			# or the statement calls a pgperf function (an error from
-			# pgperf code reading its views would have its LOCATION)
-			if (stmt[pid] ~ /pgperf\.[A-Za-z_]+[ \t\n]*\(/ || ctx[pid] ~ /pgperf/) pg = 1
-			if (pg) pginternal++; else otherinternal++
-			printf "---- %s %s (%s; phase %s)\n%s\nLOCATION: %s\nCONTEXT: %s\nSTATEMENT: %s\n\n", lvl[pid], code,
-				pg ? "pgperf" : "not pgperf", phase, msg[pid], loc[pid], ctx[pid], stmt[pid] > (out "/internal.txt")
+			for (i = 1; i <= n; i++) if (a[i] in pgfile) locpg = 1
+			# raised while a pgperf function ran (PL/pgSQL or SQL)
+			ctxpg = (ctx[pid] ~ /function pgperf\./) ? 1 : 0
+			for (i = 1; i <= nfunc; i++) if (index(ctx[pid], "SQL function \"" func[i] "\"")) ctxpg = 1
+			# the statement calls a pgperf function
+			calls = (stmt[pid] ~ /pgperf\.[A-Za-z_]+[ \t\n]*\(/) ? 1 : 0
+			first = msg[pid]; sub(/\n.*/, "", first); sub(/^[0-9A-Z][0-9A-Z][0-9A-Z][0-9A-Z][0-9A-Z]: /, "", first)
+			sub(/ at character [0-9]+$/, "", first)
+			printf "%d\t%s\t%s\t%d\t%d\t%d\t%s\n", nint, lvl[pid], code, locpg, ctxpg, calls, first > (out "/internal/list.tsv")
+			base = out "/internal/" nint
+			printf "%s %s (phase %s)\n%s\nLOCATION: %s\nCONTEXT: %s\nSTATEMENT: %s\n", lvl[pid], code, phase,
+				msg[pid], loc[pid], ctx[pid], stmt[pid] > (base ".txt")
+			close(base ".txt")
+			print stmt[pid] > (base ".sql")
+			close(base ".sql")
 		}
 		delete lvl[pid]; delete state[pid]; delete msg[pid]; delete loc[pid]; delete stmt[pid]; delete ctx[pid]
 	}
 	BEGIN {
 		n = split(files, f, " "); for (i = 1; i <= n; i++) pgfile[f[i]] = 1
+		nfunc = split(funcs, func, " ")
 		while ((getline line < errcodes) > 0)
 			if (line ~ /^[0-9A-Z][0-9A-Z][0-9A-Z][0-9A-Z][0-9A-Z] +[EWS] /) { split(line, w, / +/); cname[w[1]] = w[4] }
-		crashes = reinit = panics = traps = pginternal = otherinternal = 0
+		crashes = reinit = panics = traps = nint = 0
 		phase = "setup"
 	}
 	/^TRAP: / { traps++; print > (out "/crashes.txt"); next }
@@ -217,7 +240,8 @@ scan_log() {
 		next
 	}
 	{
-		# a continuation line of the record before
+		# a continuation line of the record before (the server puts a tab first)
+		sub(/^\t/, "")
 		if (last == "stmt") stmt[cur] = stmt[cur] "\n" $0
 		else if (last == "ctx") ctx[cur] = ctx[cur] "\n" $0
 		else if (last == "msg") msg[cur] = msg[cur] "\n" $0
@@ -232,11 +256,105 @@ scan_log() {
 			printf "%d %s %s %s %s\t%s\n", errs[k], kk[1], kk[2], (kk[1] in cname) ? cname[kk[1]] : "?", kk[3], example[k] > (out "/sqlstates.txt")
 			total += errs[k]
 		}
-		printf "server_errors %d\ncrashes %d\nreinitializations %d\npanics %d\nassertion_failures %d\ninternal_errors %d\npgperf_internal_errors %d\n",
-			total, crashes, reinit, panics, traps, pginternal + otherinternal, pginternal > (out "/counts.txt")
+		printf "server_errors %d\ncrashes %d\nreinitializations %d\npanics %d\nassertion_failures %d\ninternal_errors %d\n",
+			total, crashes, reinit, panics, traps, nint > (out "/counts.txt")
 	}' "$1"
-	touch "$OUT/internal.txt" "$OUT/crashes.txt"
+	touch "$OUT/crashes.txt"
 	sort -k1,1nr "$OUT/sqlstates.txt" -o "$OUT/sqlstates.txt"
+}
+# Whose is each internal error?  classify writes $OUT/internal.txt (each one in
+# full, with its verdict) and sets PG_INTERNAL, the number of pgperf's:
+#  - LOCATION in a pgperf source file, or raised inside a pgperf SQL or
+#    PL/pgSQL function: pgperf's;
+#  - else, with a server to replay on (REPLAY=1), the statement is run again
+#    in a transaction that is rolled back: first with pgperf.track = none and
+#    every pgperf object replaced by a stub (schema pgperf_stub: functions
+#    that return NULL or no rows, empty tables for the views).  The same
+#    error (SQLSTATE and message) again: not pgperf's.  Otherwise once more
+#    as logged: the same error then, with pgperf only: pgperf's;
+#  - else (not replayed, or the error does not come back): pgperf's when the
+#    statement calls a pgperf function.
+REPLAY=0
+make_stubs() {
+	sql "SET client_min_messages = warning; DROP SCHEMA IF EXISTS pgperf_stub CASCADE; CREATE SCHEMA pgperf_stub;
+	DO \$\$
+	DECLARE r record;
+	BEGIN
+	  FOR r IN SELECT relname FROM pg_class
+	            WHERE relnamespace = 'pgperf'::regnamespace AND relkind IN ('r', 'v', 'm') LOOP
+	    EXECUTE format('CREATE TABLE pgperf_stub.%I (LIKE pgperf.%I)', r.relname, r.relname);
+	  END LOOP;
+	  FOR r IN SELECT proname, pg_get_function_arguments(oid) AS args, pg_get_function_result(oid) AS res,
+	                  proretset OR proallargtypes IS NOT NULL OR prorettype = 'void'::regtype AS bare
+	             FROM pg_proc WHERE pronamespace = 'pgperf'::regnamespace AND prokind = 'f' LOOP
+	    EXECUTE format('CREATE FUNCTION pgperf_stub.%I(%s) RETURNS %s LANGUAGE plpgsql AS %L',
+	                   r.proname, r.args, r.res,
+	                   CASE WHEN r.bare THEN 'BEGIN RETURN; END' ELSE 'BEGIN RETURN NULL; END' END);
+	  END LOOP;
+	END
+	\$\$" >/dev/null
+}
+# replay N stub|asis: prints "SQLSTATE<TAB>message" of the first error, if any
+replay() {
+	{
+		echo "SET statement_timeout = '10s';"
+		if [ "$2" = stub ]; then echo "SET pgperf.track = none;"; fi
+		echo "BEGIN;"
+		if [ "$2" = stub ]; then
+			sed -E 's/\bpgperf\./pgperf_stub./g' "$OUT/internal/$1.sql"
+		else
+			cat "$OUT/internal/$1.sql"
+		fi
+		echo
+		echo ";"
+		echo "ROLLBACK;"
+	} | "$PGBIN/psql" -X -q -d "$TARGET" -v VERBOSITY=verbose 2>&1 >/dev/null |
+		sed -n -E 's/^(psql:[^ ]*: )?(ERROR|FATAL|PANIC):  ([0-9A-Z]{5}): (.*)$/\3\t\4/p' | head -1 |
+		sed -E 's/ at character [0-9]+$//' || true
+}
+classify() {
+	local n lvl code locpg ctxpg calls first verdict r note
+	PG_INTERNAL=0
+	: >"$OUT/internal.txt"
+	[ -s "$OUT/internal/list.tsv" ] || return 0
+	if [ "$REPLAY" = 1 ] && ! make_stubs; then
+		log "could not make the stubs: internal errors not replayed"
+		REPLAY=0
+	fi
+	note="not replayed"
+	[ "$REPLAY" = 0 ] || note="the error did not come back on replay"
+	while IFS=$'\t' read -r -u 3 n lvl code locpg ctxpg calls first; do
+		verdict=
+		if [ "$locpg" = 1 ]; then
+			verdict="pgperf: LOCATION in pgperf code"
+		elif [ "$ctxpg" = 1 ]; then
+			verdict="pgperf: raised inside a pgperf function"
+		elif [ "$REPLAY" = 1 ]; then
+			r=$(replay "$n" stub)
+			if [ "$r" = "$code"$'\t'"$first" ]; then
+				verdict="not pgperf: the same error without pgperf (pgperf.track = none, pgperf objects stubbed)"
+			elif [ "$(replay "$n" asis)" = "$code"$'\t'"$first" ]; then
+				verdict="pgperf: the same error with pgperf only (without: ${r:-no error})"
+			fi
+		fi
+		if [ -z "$verdict" ]; then
+			if [ "$calls" = 1 ]; then
+				verdict="pgperf: the statement calls a pgperf function ($note)"
+			else
+				verdict="not pgperf: raised by the server's code ($note)"
+			fi
+		fi
+		case $verdict in pgperf:*) PG_INTERNAL=$((PG_INTERNAL + 1)) ;; esac
+		{
+			echo "---- #$n $verdict"
+			cat "$OUT/internal/$n.txt"
+			echo
+		} >>"$OUT/internal.txt"
+		log "internal error #$n ($code $first): $verdict"
+	done 3<"$OUT/internal/list.tsv"
+	if [ "$REPLAY" = 1 ]; then
+		sql "DROP SCHEMA pgperf_stub CASCADE" >/dev/null 2>&1 || true
+	fi
 }
 count() { awk -v k="$1" '$1 == k {print $2}' "$OUT/counts.txt"; }
 # top_sqlstates PHASE N: the N commonest SQLSTATEs of errors in that phase
@@ -252,7 +370,6 @@ scan_verdict() {
 	PANICS=$(count panics)
 	TRAPS=$(count assertion_failures)
 	INTERNAL=$(count internal_errors)
-	PG_INTERNAL=$(count pgperf_internal_errors)
 	echo "crashes: $CRASHES"
 	echo "postmaster reinitializations: $REINIT"
 	echo "PANICs: $PANICS"
@@ -279,6 +396,12 @@ if [ -n "$SCAN_LOG" ]; then
 	[ -f "$SCAN_LOG" ] || die "$SCAN_LOG not found"
 	tail -c +"$((FROM_OFFSET + 1))" "$SCAN_LOG" >"$TMP/run.log"
 	scan_log "$TMP/run.log"
+	if [ -n "$CONNSTR" ]; then
+		TARGET="$CONNSTR dbname=$DBNAME"
+		sql() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -d "$TARGET" -Atc "$1"; }
+		REPLAY=1
+	fi
+	classify
 	{
 		echo "server errors: $(count server_errors); by SQLSTATE (top 10):"
 		sort -k1,1nr "$OUT/sqlstates.txt" | head -10 | awk -F'\t' '{split($1, a, " "); printf "  %7d  %s  %-5s %-34s %s\n", a[1], a[2], a[3], a[4], $2}'
@@ -383,12 +506,13 @@ done
 # connection, 'S' syntax error), then "queries: N" and its error report.
 # --dump-all-queries: every query on stdout, each ending in ";" at the end of
 # a line; only counted here (those that name a pgperf object), not kept.
-log "sqlsmith: $QUERIES queries, seed $SEED, at most $TIMEOUT s"
+log "sqlsmith: $QUERIES queries, seed $SEED, at most $TIMEOUT s${SQLSMITH_OPTS:+, options $SQLSMITH_OPTS}"
 phase sqlsmith
 START=$(date +%s)
 set +e
+read -r -a SMITH_EXTRA <<<"$SQLSMITH_OPTS"
 timeout "$TIMEOUT" "$SQLSMITH" --target="$TARGET" --max-queries="$QUERIES" --seed="$SEED" \
-	--verbose --dump-all-queries 2>"$OUT/sqlsmith.stderr" |
+	--verbose --dump-all-queries ${SMITH_EXTRA[@]+"${SMITH_EXTRA[@]}"} 2>"$OUT/sqlsmith.stderr" |
 	awk '{ if (/pgperf\./) p = 1 } /;$/ { n++; if (p) np++; p = 0 } END { printf "%d %d\n", n, np }' >"$TMP/dumped"
 SMITH_RC=${PIPESTATUS[0]}
 set -e
@@ -493,7 +617,10 @@ UP=$(sql "SELECT 'up'" 2>/dev/null || echo down)
 # 6. the server log
 tail -c +"$((LOG_OFFSET + 1))" "$SERVER_LOG" >"$TMP/run.log"
 scan_log "$TMP/run.log"
+REPLAY=1
+classify
 {
+	echo "SQLSMITH_OPTS=$SQLSMITH_OPTS"
 	echo "QUERIES=$QUERIES SEED=$SEED TIMEOUT=$TIMEOUT BOOKWYRM_SCALE=$BOOKWYRM_SCALE CHANNABLE_SCALE=$CHANNABLE_SCALE PGPERF_MAX=$PGPERF_MAX"
 	echo "target: $TARGET"
 	echo "data: $ROWS"
@@ -524,7 +651,7 @@ scan_log "$TMP/run.log"
 	echo "RESULT: $([ "$FAILED" = 0 ] && echo PASS || echo FAIL)"
 } | tee "$OUT/summary.txt"
 # the server log is large: kept only as evidence of something
-if ! grep -q '^RESULT: PASS$' "$OUT/summary.txt" || [ -s "$OUT/internal.txt" ]; then
+if ! grep -q '^RESULT: PASS$' "$OUT/summary.txt" || [ -s "$OUT/internal/list.tsv" ]; then
 	gzip -c "$TMP/run.log" >"$OUT/server.log.gz"
 fi
 log "evidence in $OUT"
