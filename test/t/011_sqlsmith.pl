@@ -8,10 +8,12 @@
 # long-run tool) against this node, so the log scan is written once.
 #
 # Then proves that the scan finds what it looks for, so that the first part
-# can fail: an internal error under a statement calling pgperf (pgperf's), one
-# elsewhere (not pgperf's), an internal error located in a pgperf source file
-# (from a made-up log: pgperf raises none on purpose), and a crash (a server
-# process killed, the postmaster reinitializing).
+# can fail: a crash (a server process killed, the postmaster reinitializing),
+# and internal errors, told apart as the script does: one under a statement
+# calling pgperf (pgperf's, unless a replay without pgperf brings it back),
+# one elsewhere (not pgperf's), one that happens only while pgperf tracks
+# statements (pgperf's, found by the replay), and one located in a pgperf
+# source file (from a made-up log: pgperf raises none on purpose).
 #
 # Skipped only when sqlsmith is not installed (scripts/setup.sh installs it).
 use strict;
@@ -92,11 +94,20 @@ is($node->safe_psql('postgres', 'SELECT count(*) FROM pgperf.info'), '1',
 my $offset = -s $node->logfile;
 $node->safe_psql('postgres', q{
 	CREATE FUNCTION smith_boom() RETURNS text LANGUAGE plpgsql
-	AS $$BEGIN RAISE EXCEPTION 'smith boom' USING ERRCODE = 'XX000'; END$$});
+	AS $$BEGIN RAISE EXCEPTION 'smith boom' USING ERRCODE = 'XX000'; END$$;
+	CREATE FUNCTION smith_boom_tracked() RETURNS text LANGUAGE plpgsql
+	AS $$BEGIN
+	  IF current_setting('pgperf.track') <> 'none' THEN
+	    RAISE EXCEPTION 'smith boom while tracked' USING ERRCODE = 'XX000';
+	  END IF;
+	  RETURN 'ok';
+	END$$});
 my ($r1) = $node->psql('postgres', 'SELECT pgperf.mark(smith_boom())');
 my ($r2) = $node->psql('postgres', 'SELECT smith_boom()');
+my ($r3) = $node->psql('postgres', 'SELECT smith_boom_tracked()');
 isnt($r1 + 0, 0, 'an internal error under a pgperf call');
 isnt($r2 + 0, 0, 'an internal error elsewhere');
+isnt($r3 + 0, 0, 'an internal error while pgperf tracks statements');
 my $launcher = $node->safe_psql('postgres',
 	q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'autovacuum launcher'});
 like($launcher, qr/^\d+$/, 'autovacuum launcher found');
@@ -107,15 +118,32 @@ $node->wait_for_log(
 	$before_kill);
 is($node->safe_psql('postgres', 'SELECT 1'), '1', 'server back after the crash');
 
+# without a server to replay on: by LOCATION, CONTEXT and statement only
 ($rc, $out) = smith('--scan-log', $node->logfile, '--from-offset', $offset, '--out', "$tmp/scan");
 is($rc, 1, 'scan: fails');
-like($out, qr/^internal errors: 2$/m, 'scan: two internal errors');
-like($out, qr/^pgperf internal errors: 1$/m, 'scan: one from pgperf (its statement calls pgperf.mark)');
+like($out, qr/^internal errors: 3$/m, 'scan: three internal errors');
+like($out, qr/^pgperf internal errors: 1$/m, 'scan: one of them pgperf\'s');
+like($out, qr/^---- #1 pgperf: the statement calls a pgperf function \(not replayed\)\n.*\n.*smith boom\n(?:.*\n){2}STATEMENT: SELECT pgperf\.mark\(smith_boom\(\)\)$/m,
+	'scan: the error under pgperf.mark() is pgperf\'s, its statement shown');
+like($out, qr/^---- #2 not pgperf: /m, 'scan: the other one is not');
 like($out, qr/^crashes: 1$/m, 'scan: one crash');
 like($out, qr/^postmaster reinitializations: 1$/m, 'scan: one reinitialization');
 like($out, qr/autovacuum launcher process \(PID $launcher\) was terminated by signal 9/,
 	'scan: the crash is shown');
-like($out, qr/STATEMENT: SELECT pgperf\.mark\(smith_boom\(\)\)/, 'scan: the statement is shown');
+
+# replayed on the node
+($rc, $out) = smith('--scan-log', $node->logfile, '--from-offset', $offset,
+	'--connstr', $node->connstr, '--out', "$tmp/replay");
+is($rc, 1, 'replay: fails (the crash)');
+like($out, qr/^pgperf internal errors: 1$/m, 'replay: one internal error is pgperf\'s');
+like($out, qr/^---- #1 not pgperf: the same error without pgperf/m,
+	'replay: the error under pgperf.mark() comes back without pgperf');
+like($out, qr/^---- #2 not pgperf: the same error without pgperf/m,
+	'replay: so does the other one');
+like($out, qr/^---- #3 pgperf: the same error with pgperf only \(without: no error\)$/m,
+	'replay: the error that needs pgperf is found');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_namespace WHERE nspname = 'pgperf_stub'}),
+	'0', 'replay: its stubs are dropped');
 
 # a made-up log: an internal error whose LOCATION is in pgperf's code, its
 # statement not naming pgperf; a parallel worker exiting with code 1 (normal)
