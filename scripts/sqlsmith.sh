@@ -61,11 +61,13 @@
 #     assertion failures (TRAP:); internal errors (XX000, XX001, XX002).  An
 #     internal error is pgperf's when its LOCATION is in a pgperf source file
 #     (src/) or it was raised inside a pgperf SQL function; otherwise its
-#     statement is replayed (rolled back) with pgperf.track = none and pgperf's
-#     objects replaced by stubs: if the error comes back, it is not pgperf's;
-#     if it comes back only as logged (with pgperf), it is.  An error that
-#     does not come back is pgperf's when its statement calls a pgperf
-#     function.  Each internal error and crash goes in full to $OUT
+#     statement is replayed (rolled back): if the error comes back with
+#     pgperf.track = none and pgperf's views and functions replaced by stubs,
+#     it is not pgperf's; if it needs pgperf's tracking, or its functions or
+#     views, it is (details at classify() below).  An error that does not
+#     come back is pgperf's when its statement calls a pgperf function, unless
+#     raised by a function the statement calls directly.  Each internal error
+#     and crash goes in full to $OUT
 #     (internal.txt, crashes.txt), with the server log when there was one.
 # Output: "key: value" lines, then RESULT: PASS or FAIL.  Exit status: 0 PASS;
 # 1 a crash, a PANIC, an internal error from pgperf, an assertion failure, a
@@ -168,11 +170,12 @@ scan_log() {
 	mkdir "$OUT/internal"
 	touch "$OUT/internal/list.tsv"
 	awk -v files="$PGPERF_FILES" -v funcs="$PGPERF_FUNCS" -v out="$OUT" -v errcodes="$ERRCODES" '
-	function flush(pid,   code, n, a, i, locpg, ctxpg, calls, first, base) {
+	function flush(pid,   code, n, a, i, k, locpg, ctxpg, calls, locfn, first, base) {
 		if (!(pid in lvl)) return
 		code = state[pid]
 		if (code ~ /^XX00[012]$/) {
 			nint++
+			k = seq[pid]    # numbered in the order they were raised
 			# LOCATION in a pgperf source file
 			locpg = 0
 			n = split(loc[pid], a, /[ ,:]+/)
@@ -184,8 +187,9 @@ scan_log() {
 			calls = (stmt[pid] ~ /pgperf\.[A-Za-z_]+[ \t\n]*\(/) ? 1 : 0
 			first = msg[pid]; sub(/\n.*/, "", first); sub(/^[0-9A-Z][0-9A-Z][0-9A-Z][0-9A-Z][0-9A-Z]: /, "", first)
 			sub(/ at character [0-9]+$/, "", first)
-			printf "%d\t%s\t%s\t%d\t%d\t%d\t%s\n", nint, lvl[pid], code, locpg, ctxpg, calls, first > (out "/internal/list.tsv")
-			base = out "/internal/" nint
+			locfn = loc[pid]; sub(/,.*/, "", locfn); if (locfn == "") locfn = "-"
+			printf "%d\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n", k, lvl[pid], code, locpg, ctxpg, calls, locfn, first > (out "/internal/list.tsv")
+			base = out "/internal/" k
 			printf "%s %s (phase %s)\n%s\nLOCATION: %s\nCONTEXT: %s\nSTATEMENT: %s\n", lvl[pid], code, phase,
 				msg[pid], loc[pid], ctx[pid], stmt[pid] > (base ".txt")
 			close(base ".txt")
@@ -199,7 +203,7 @@ scan_log() {
 		nfunc = split(funcs, func, " ")
 		while ((getline line < errcodes) > 0)
 			if (line ~ /^[0-9A-Z][0-9A-Z][0-9A-Z][0-9A-Z][0-9A-Z] +[EWS] /) { split(line, w, / +/); cname[w[1]] = w[4] }
-		crashes = reinit = panics = traps = nint = 0
+		crashes = reinit = panics = traps = nint = nseq = 0
 		phase = "setup"
 	}
 	/^TRAP: / { traps++; print > (out "/crashes.txt"); next }
@@ -213,6 +217,7 @@ scan_log() {
 			flush(pid)
 			code = (body ~ /^[0-9A-Z][0-9A-Z][0-9A-Z][0-9A-Z][0-9A-Z]: /) ? substr(body, 1, 5) : "?????"
 			lvl[pid] = kw; state[pid] = code; msg[pid] = body
+			if (code ~ /^XX00[012]$/) seq[pid] = ++nseq
 			k = code " " kw " " phase
 			errs[k]++
 			if (!(k in example)) example[k] = substr(body, 8, 100)
@@ -260,29 +265,47 @@ scan_log() {
 			total, crashes, reinit, panics, traps, nint > (out "/counts.txt")
 	}' "$1"
 	touch "$OUT/crashes.txt"
+	sort -n "$OUT/internal/list.tsv" -o "$OUT/internal/list.tsv"
 	sort -k1,1nr "$OUT/sqlstates.txt" -o "$OUT/sqlstates.txt"
 }
 # Whose is each internal error?  classify writes $OUT/internal.txt (each one in
 # full, with its verdict) and sets PG_INTERNAL, the number of pgperf's:
 #  - LOCATION in a pgperf source file, or raised inside a pgperf SQL or
-#    PL/pgSQL function: pgperf's;
-#  - else, with a server to replay on (REPLAY=1), the statement is run again
-#    in a transaction that is rolled back: first with pgperf.track = none and
-#    every pgperf object replaced by a stub (schema pgperf_stub: functions
-#    that return NULL or no rows, empty tables for the views).  The same
-#    error (SQLSTATE and message) again: not pgperf's.  Otherwise once more
-#    as logged: the same error then, with pgperf only: pgperf's;
-#  - else (not replayed, or the error does not come back): pgperf's when the
-#    statement calls a pgperf function.
+#    PL/pgSQL function: pgperf's.
+#  - Else, with a server to replay on (REPLAY=1), its statement is run again,
+#    each time in a transaction that is rolled back, and the error (SQLSTATE
+#    and message) looked for:
+#    1. with pgperf.track = none (pgperf's hooks do nothing).  If it does not
+#       come back, then 2. as logged: if it comes back then, it needs pgperf's
+#       tracking: pgperf's.
+#    3. If it came back in 1 and the statement uses pgperf objects: with
+#       pgperf.track = none and each pgperf object replaced by a stub (schema
+#       pgperf_stub: for each view, a table holding what it returned just
+#       before the replays; for each function, one that returns NULL or no
+#       rows).  It comes back: not pgperf's.  It does not: it needs pgperf's
+#       functions or views: pgperf's (or a stub's NULL changed the path the
+#       statement took: the evidence says which stub).
+#    If it came back in 1 and the statement uses no pgperf object: not
+#    pgperf's.
+#  - An error that does not come back (a TABLESAMPLE, say), or with no server
+#    to replay on: not pgperf's if raised by a function the statement calls
+#    (LOCATION names a function called in the statement: intervaltypmodout()
+#    given a random integer); else pgperf's when its statement calls a pgperf
+#    function.
 REPLAY=0
 make_stubs() {
-	sql "SET client_min_messages = warning; DROP SCHEMA IF EXISTS pgperf_stub CASCADE; CREATE SCHEMA pgperf_stub;
+	sql "SET client_min_messages = warning; SET pgperf.track = none;
+	DROP SCHEMA IF EXISTS pgperf_stub CASCADE; CREATE SCHEMA pgperf_stub;
 	DO \$\$
 	DECLARE r record;
 	BEGIN
 	  FOR r IN SELECT relname FROM pg_class
 	            WHERE relnamespace = 'pgperf'::regnamespace AND relkind IN ('r', 'v', 'm') LOOP
-	    EXECUTE format('CREATE TABLE pgperf_stub.%I (LIKE pgperf.%I)', r.relname, r.relname);
+	    BEGIN
+	      EXECUTE format('CREATE TABLE pgperf_stub.%I AS SELECT * FROM pgperf.%I', r.relname, r.relname);
+	    EXCEPTION WHEN OTHERS THEN
+	      EXECUTE format('CREATE TABLE pgperf_stub.%I (LIKE pgperf.%I)', r.relname, r.relname);
+	    END;
 	  END LOOP;
 	  FOR r IN SELECT proname, pg_get_function_arguments(oid) AS args, pg_get_function_result(oid) AS res,
 	                  proretset OR proallargtypes IS NOT NULL OR prorettype = 'void'::regtype AS bare
@@ -294,11 +317,12 @@ make_stubs() {
 	END
 	\$\$" >/dev/null
 }
-# replay N stub|asis: prints "SQLSTATE<TAB>message" of the first error, if any
+# replay N asis|stub none|default: prints "SQLSTATE<TAB>message" of the first
+# error, if any
 replay() {
 	{
 		echo "SET statement_timeout = '10s';"
-		if [ "$2" = stub ]; then echo "SET pgperf.track = none;"; fi
+		if [ "$3" = none ]; then echo "SET pgperf.track = none;"; fi
 		echo "BEGIN;"
 		if [ "$2" = stub ]; then
 			sed -E 's/\bpgperf\./pgperf_stub./g' "$OUT/internal/$1.sql"
@@ -313,7 +337,7 @@ replay() {
 		sed -E 's/ at character [0-9]+$//' || true
 }
 classify() {
-	local n lvl code locpg ctxpg calls first verdict r note
+	local n lvl code locpg ctxpg calls locfn first verdict want r1 r3 note
 	PG_INTERNAL=0
 	: >"$OUT/internal.txt"
 	[ -s "$OUT/internal/list.tsv" ] || return 0
@@ -323,22 +347,36 @@ classify() {
 	fi
 	note="not replayed"
 	[ "$REPLAY" = 0 ] || note="the error did not come back on replay"
-	while IFS=$'\t' read -r -u 3 n lvl code locpg ctxpg calls first; do
+	while IFS=$'\t' read -r -u 3 n lvl code locpg ctxpg calls locfn first; do
 		verdict=
+		want="$code"$'\t'"$first"
 		if [ "$locpg" = 1 ]; then
 			verdict="pgperf: LOCATION in pgperf code"
 		elif [ "$ctxpg" = 1 ]; then
 			verdict="pgperf: raised inside a pgperf function"
 		elif [ "$REPLAY" = 1 ]; then
-			r=$(replay "$n" stub)
-			if [ "$r" = "$code"$'\t'"$first" ]; then
-				verdict="not pgperf: the same error without pgperf (pgperf.track = none, pgperf objects stubbed)"
-			elif [ "$(replay "$n" asis)" = "$code"$'\t'"$first" ]; then
-				verdict="pgperf: the same error with pgperf only (without: ${r:-no error})"
+			r1=$(replay "$n" asis none)
+			if [ "$r1" = "$want" ]; then
+				if ! grep -q 'pgperf\.' "$OUT/internal/$n.sql"; then
+					verdict="not pgperf: comes back with pgperf.track = none (the statement uses no pgperf object)"
+				else
+					r3=$(replay "$n" stub none)
+					if [ "$r3" = "$want" ]; then
+						verdict="not pgperf: comes back with pgperf.track = none and pgperf's objects stubbed"
+					else
+						verdict="pgperf: comes back with pgperf.track = none, but not with pgperf's objects stubbed (then: ${r3:-no error})"
+					fi
+				fi
+			elif [ "$(replay "$n" asis default)" = "$want" ]; then
+				verdict="pgperf: comes back only while pgperf tracks statements (with pgperf.track = none: ${r1:-no error})"
 			fi
 		fi
 		if [ -z "$verdict" ]; then
-			if [ "$calls" = 1 ]; then
+			if [[ $locfn =~ ^[a-z_0-9]+$ ]] && grep -qiE "(^|[^a-z_0-9])$locfn[[:space:]]*\(" "$OUT/internal/$n.sql"; then
+				# a function that random arguments reach straight from the
+				# statement (intervaltypmodout(int4), ...)
+				verdict="not pgperf: raised by $locfn(), which the statement calls ($note)"
+			elif [ "$calls" = 1 ]; then
 				verdict="pgperf: the statement calls a pgperf function ($note)"
 			else
 				verdict="not pgperf: raised by the server's code ($note)"
@@ -505,7 +543,8 @@ done
 # --verbose: progress on stderr ('.' ok, 'e' error, 't' timeout, 'C' lost
 # connection, 'S' syntax error), then "queries: N" and its error report.
 # --dump-all-queries: every query on stdout, each ending in ";" at the end of
-# a line; only counted here (those that name a pgperf object), not kept.
+# a line; only counted here (those that name a pgperf object, and those that
+# call a pgperf function), not kept.
 log "sqlsmith: $QUERIES queries, seed $SEED, at most $TIMEOUT s${SQLSMITH_OPTS:+, options $SQLSMITH_OPTS}"
 phase sqlsmith
 START=$(date +%s)
@@ -513,11 +552,13 @@ set +e
 read -r -a SMITH_EXTRA <<<"$SQLSMITH_OPTS"
 timeout "$TIMEOUT" "$SQLSMITH" --target="$TARGET" --max-queries="$QUERIES" --seed="$SEED" \
 	--verbose --dump-all-queries ${SMITH_EXTRA[@]+"${SMITH_EXTRA[@]}"} 2>"$OUT/sqlsmith.stderr" |
-	awk '{ if (/pgperf\./) p = 1 } /;$/ { n++; if (p) np++; p = 0 } END { printf "%d %d\n", n, np }' >"$TMP/dumped"
+	awk '/pgperf\./ { p = 1 } /pgperf\.[a-z_]+\(/ { f = 1 }
+		/;$/ { n++; if (p) np++; if (f) nf++; p = f = 0 }
+		END { printf "%d %d %d\n", n, np, nf }' >"$TMP/dumped"
 SMITH_RC=${PIPESTATUS[0]}
 set -e
 ELAPSED=$(($(date +%s) - START))
-read -r DUMPED PGPERF_QUERIES <"$TMP/dumped"
+read -r DUMPED PGPERF_QUERIES PGPERF_CALLS <"$TMP/dumped"
 SMITH_QUERIES=$( (grep -E '^queries: [0-9]+' "$OUT/sqlsmith.stderr" || true) | tail -1 | awk '{print $2}')
 SMITH_RATE=$( (grep -E '^error rate: ' "$OUT/sqlsmith.stderr" || true) | tail -1 | awk '{print $3}')
 # the progress characters: lines made only of them
@@ -630,7 +671,7 @@ classify
 {
 	echo "sqlsmith queries: ${SMITH_QUERIES:-none reported} of $QUERIES (seed $SEED, $ELAPSED s, exit status $SMITH_RC)"
 	echo "sqlsmith outcomes: $SMITH_OK ok, $SMITH_ERR errors, $SMITH_TIMEOUTS timeouts, $SMITH_LOST lost connections (error rate ${SMITH_RATE:-?})"
-	echo "queries naming a pgperf object: $PGPERF_QUERIES of $DUMPED"
+	echo "queries naming a pgperf object: $PGPERF_QUERIES of $DUMPED ($PGPERF_CALLS calling a pgperf function)"
 	echo "server errors during sqlsmith: $(phase_errors sqlsmith); by SQLSTATE (top 10):"
 	top_sqlstates sqlsmith 10
 	echo "edge-case calls of pgperf functions: $EDGE_CALLS, $(phase_errors edge) errors (functions: $EDGE_FUNCS); by SQLSTATE:"

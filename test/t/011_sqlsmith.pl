@@ -136,11 +136,11 @@ like($out, qr/autovacuum launcher process \(PID $launcher\) was terminated by si
 	'--connstr', $node->connstr, '--out', "$tmp/replay");
 is($rc, 1, 'replay: fails (the crash)');
 like($out, qr/^pgperf internal errors: 1$/m, 'replay: one internal error is pgperf\'s');
-like($out, qr/^---- #1 not pgperf: the same error without pgperf/m,
+like($out, qr/^---- #1 not pgperf: comes back with pgperf\.track = none and pgperf's objects stubbed$/m,
 	'replay: the error under pgperf.mark() comes back without pgperf');
-like($out, qr/^---- #2 not pgperf: the same error without pgperf/m,
+like($out, qr/^---- #2 not pgperf: comes back with pgperf\.track = none \(the statement uses no pgperf object\)$/m,
 	'replay: so does the other one');
-like($out, qr/^---- #3 pgperf: the same error with pgperf only \(without: no error\)$/m,
+like($out, qr/^---- #3 pgperf: comes back only while pgperf tracks statements \(with pgperf\.track = none: no error\)$/m,
 	'replay: the error that needs pgperf is found');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_namespace WHERE nspname = 'pgperf_stub'}),
 	'0', 'replay: its stubs are dropped');
