@@ -318,17 +318,21 @@ make_stubs() {
 	\$\$" >/dev/null
 }
 # replay N asis|stub none|default: prints "SQLSTATE<TAB>message" of the first
-# error, if any
+# error, if any.  Every replay draws the same random numbers: setseed(), and
+# TABLESAMPLE made REPEATABLE; so the replays of one statement differ only in
+# what pgperf does.
 replay() {
+	local f=$OUT/internal/$1.sql
 	{
 		echo "SET statement_timeout = '10s';"
 		if [ "$3" = none ]; then echo "SET pgperf.track = none;"; fi
 		echo "BEGIN;"
-		if [ "$2" = stub ]; then
-			sed -E 's/\bpgperf\./pgperf_stub./g' "$OUT/internal/$1.sql"
+		echo "SELECT setseed(0.5);"
+		if grep -qi 'repeatable' "$f"; then
+			cat "$f"
 		else
-			cat "$OUT/internal/$1.sql"
-		fi
+			sed -E 's/(tablesample[[:space:]]+[a-z_]+[[:space:]]*\([^()]*\))/\1 repeatable (0)/gI' "$f"
+		fi | if [ "$2" = stub ]; then sed -E 's/\bpgperf\./pgperf_stub./g'; else cat; fi
 		echo
 		echo ";"
 		echo "ROLLBACK;"
@@ -416,16 +420,21 @@ scan_verdict() {
 	echo "pgperf internal errors: $PG_INTERNAL"
 	[ "$CRASHES" = 0 ] && [ "$REINIT" = 0 ] && [ "$PANICS" = 0 ] && [ "$TRAPS" = 0 ] && [ "$PG_INTERNAL" = 0 ] || FAILED=1
 }
+# the start of a file, whole lines
+excerpt() {
+	head -c 8000 "$1" | sed '$d'
+	[ "$(stat -c %s "$1")" -le 8000 ] && tail -n 1 "$1" || echo "[...]"
+}
 scan_details() {
 	if [ -s "$OUT/internal.txt" ]; then
 		echo
 		echo "Internal errors (all in $OUT/internal.txt):"
-		head -c 8000 "$OUT/internal.txt"
+		excerpt "$OUT/internal.txt"
 	fi
 	if [ -s "$OUT/crashes.txt" ]; then
 		echo
 		echo "Crashes (all in $OUT/crashes.txt):"
-		head -c 8000 "$OUT/crashes.txt"
+		excerpt "$OUT/crashes.txt"
 	fi
 }
 
