@@ -33,7 +33,7 @@
 # PORT (throwaway server; default: a free one), PGPERF_MAX (throwaway server's
 # pgperf.max, default 500: small, so that eviction and the text area's
 # compaction run often).  Examples:
-#   scripts/sqlsmith.sh                     # CI: 2000 queries, about 30 s
+#   scripts/sqlsmith.sh                     # CI: 2000 queries, about 20 s
 #   SEED=7 scripts/sqlsmith.sh 100000       # the long run
 #
 # What it does:
