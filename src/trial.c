@@ -536,73 +536,63 @@ replay_hazard(Trial *t, Candidate *c, Query *q, PlannedStmt *ps)
 
 /* ---------- plans ---------- */
 
-typedef struct IndexWalk
-{
-	PlannedStmt *stmt;
-	Oid			indexid;
-} IndexWalk;
-
-static bool plan_uses_index(Plan *plan, IndexWalk *w);
+static bool plan_uses_index(Plan *plan, Oid indexid);
 
 static bool
-plans_use_index(List *plans, IndexWalk *w)
+plans_use_index(List *plans, Oid indexid)
 {
 	ListCell   *lc;
 
 	foreach(lc, plans)
-		if (plan_uses_index(lfirst(lc), w))
+		if (plan_uses_index(lfirst(lc), indexid))
 			return true;
 	return false;
 }
 
-/* Reports whether 'plan' or a plan below it scans index w->indexid. */
+/* Reports whether 'plan' or a plan below it scans index 'indexid'. */
 static bool
-plan_uses_index(Plan *plan, IndexWalk *w)
+plan_uses_index(Plan *plan, Oid indexid)
 {
+	Oid			scanned = InvalidOid;
+	List	   *children = NIL;
+
 	if (plan == NULL)
 		return false;
 	switch (nodeTag(plan))
 	{
 		case T_IndexScan:
-			if (((IndexScan *) plan)->indexid == w->indexid)
-				return true;
+			scanned = ((IndexScan *) plan)->indexid;
 			break;
 		case T_IndexOnlyScan:
-			if (((IndexOnlyScan *) plan)->indexid == w->indexid)
-				return true;
+			scanned = ((IndexOnlyScan *) plan)->indexid;
 			break;
 		case T_BitmapIndexScan:
-			if (((BitmapIndexScan *) plan)->indexid == w->indexid)
-				return true;
+			scanned = ((BitmapIndexScan *) plan)->indexid;
 			break;
 		case T_Append:
-			if (plans_use_index(((Append *) plan)->appendplans, w))
-				return true;
+			children = ((Append *) plan)->appendplans;
 			break;
 		case T_MergeAppend:
-			if (plans_use_index(((MergeAppend *) plan)->mergeplans, w))
-				return true;
+			children = ((MergeAppend *) plan)->mergeplans;
 			break;
 		case T_BitmapAnd:
-			if (plans_use_index(((BitmapAnd *) plan)->bitmapplans, w))
-				return true;
+			children = ((BitmapAnd *) plan)->bitmapplans;
 			break;
 		case T_BitmapOr:
-			if (plans_use_index(((BitmapOr *) plan)->bitmapplans, w))
-				return true;
+			children = ((BitmapOr *) plan)->bitmapplans;
 			break;
 		case T_SubqueryScan:
-			if (plan_uses_index(((SubqueryScan *) plan)->subplan, w))
-				return true;
+			children = list_make1(((SubqueryScan *) plan)->subplan);
 			break;
 		case T_CustomScan:
-			if (plans_use_index(((CustomScan *) plan)->custom_plans, w))
-				return true;
+			children = ((CustomScan *) plan)->custom_plans;
 			break;
 		default:
 			break;
 	}
-	return plan_uses_index(plan->lefttree, w) || plan_uses_index(plan->righttree, w);
+	return scanned == indexid || plans_use_index(children, indexid) ||
+		plan_uses_index(plan->lefttree, indexid) ||
+		plan_uses_index(plan->righttree, indexid);
 }
 
 /* Plans a copy of the candidate's query and fills 'side' with the plan. */
@@ -611,7 +601,6 @@ plan_side(Trial *t, Candidate *c, TrialSide *side)
 {
 	PlannedStmt *ps = pg_plan_query(copyObject(c->analyzed), c->sample,
 									CURSOR_OPT_PARALLEL_OK, c->params);
-	IndexWalk	w = {ps, t->indexid};
 
 	PgperfForgetPlan(ps);
 	side->plan = ps;
@@ -619,7 +608,8 @@ plan_side(Trial *t, Candidate *c, TrialSide *side)
 	side->planid = PgperfPlanId(ps);
 	side->est_cost = ps->planTree->total_cost;
 	side->uses_index = OidIsValid(t->indexid) &&
-		(plan_uses_index(ps->planTree, &w) || plans_use_index(ps->subplans, &w));
+		(plan_uses_index(ps->planTree, t->indexid) ||
+		 plans_use_index(ps->subplans, t->indexid));
 	side->ms = palloc(sizeof(double) * t->runs);
 	side->run_blks = palloc(sizeof(double) * t->runs);
 	side->run_reads = palloc(sizeof(double) * t->runs);
