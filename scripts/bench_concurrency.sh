@@ -17,18 +17,20 @@
 #   --shared-buffers X shared_buffers                            (SHARED_BUFFERS, default 256MB)
 #   --no-setup         do not run scripts/setup.sh               (SETUP=0)
 #   --no-build         do not build and install pgperf           (BUILD=0)
+#   --no-probe         skip the wait-event probe                 (PROBE=0)
 #   --out DIR          where results go   (OUT, default bench-results/<timestamp>-concurrency[-quick])
 #   -h, --help         this text
 # Environment: PGBIN (default /usr/lib/postgresql/15/bin; the build installs
 # pgperf with its pg_config), PORT (default: a free one).  Options are applied
 # left to right, after the environment.  Example of a fuller run:
 #   ROUNDS=5 DURATION=20 scripts/bench_concurrency.sh
-# Duration: about ROUNDS x 3 x (WARMUP + 4 x DURATION + 5) s; the defaults
-# take about 8 minutes.  Needs the machine to itself: the figures of a shared
+# Duration: about ROUNDS x 3 x (WARMUP + 5 x DURATION + 5) s; the defaults
+# take about 10 minutes.  Needs the machine to itself: the figures of a shared
 # machine say little (the summary shows the load average and CPU steal).
 #
 # What it does (conventions of scripts/bench.sh):
-#  1. scripts/setup.sh, then make && make install of pgperf.
+#  1. scripts/setup.sh (and linux-perf, for the probe), then make && make
+#     install of pgperf.
 #  2. One throwaway cluster (initdb in a mktemp dir owned by postgres, unix
 #     socket in that dir, no TCP), pgbench -i at SCALE (fits in
 #     shared_buffers); all three extensions created.  Three configurations,
@@ -41,13 +43,19 @@
 #     largest client count (unmeasured), then for each client count DURATION
 #     s of `pgbench -S -M prepared -c N -j min(N, nproc)`; TPS excludes
 #     connection time.  After each configuration's runs, a check that the
-#     extension counted the pgbench statement.
+#     extension counted the pgbench statement, then a wait-event probe:
+#     DURATION s more at the largest client count while another session
+#     samples pg_stat_activity every 10 ms.  TPS on a small shared machine
+#     varies by more than the extensions cost; the probe shows directly
+#     whether backends queue on the extension's LWLock or spin on its
+#     spinlocks (lock contention would be the cost that grows with clients).
 #  4. Markdown summary on stdout and in $OUT/summary.md: median TPS per
 #     configuration and client count; ratios pgss/none, pgperf/none and
 #     pgperf/pgss (the median of the per-round ratios: each round's
 #     configurations ran minutes apart, so drift of the machine cancels);
-#     scaling (TPS at N clients / TPS at 1 client).  Raw figures in
-#     $OUT/pgbench.csv, pgbench outputs in $OUT/pgbench-logs/.
+#     scaling (TPS at N clients / TPS at 1 client); the probe's samples.
+#     Raw figures in $OUT/pgbench.csv and $OUT/waits.csv, pgbench outputs in
+#     $OUT/pgbench-logs/.
 # Exit status: 0 when the benchmark ran, 1 when a check failed (an extension
 # not loaded, a statement not counted, pgbench errors), 2 on a usage error.
 set -euo pipefail
@@ -63,6 +71,7 @@ SCALE=${SCALE:-10}
 SHARED_BUFFERS=${SHARED_BUFFERS:-256MB}
 SETUP=${SETUP:-1}
 BUILD=${BUILD:-1}
+PROBE=${PROBE:-1}
 OUT=${OUT:-}
 MODE=${MODE:-concurrency}
 
@@ -79,6 +88,7 @@ while [ $# -gt 0 ]; do
 		--shared-buffers) SHARED_BUFFERS=$2; shift ;;
 		--no-setup) SETUP=0 ;;
 		--no-build) BUILD=0 ;;
+		--no-probe) PROBE=0 ;;
 		--out) OUT=$2; shift ;;
 		-h|--help) usage; exit 0 ;;
 		*) echo "bench_concurrency.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
@@ -97,134 +107,15 @@ for c in "${CLIENT_COUNTS[@]}"; do
 done
 [ "$(id -u)" -eq 0 ] || { echo "bench_concurrency.sh: run as root (servers run as postgres via runuser)" >&2; exit 2; }
 
-log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
+. "$REPO/scripts/bench/lib.sh"
 
 # ---------------------------------------------------------------------------
-# 1. packages, build
-if [ "$SETUP" = 1 ]; then
-	log "setup: scripts/setup.sh"
-	"$REPO/scripts/setup.sh"
-fi
-SRC_STATE="commit $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?')"
-git -C "$REPO" diff --quiet HEAD -- src Makefile 2>/dev/null || SRC_STATE="$SRC_STATE + uncommitted changes in src/"
-if [ "$BUILD" = 1 ]; then
-	log "build: make -s && make -s install ($SRC_STATE, PG_CONFIG=$PGBIN/pg_config)"
-	(cd "$REPO" && make -s PG_CONFIG="$PGBIN/pg_config" && make -s install PG_CONFIG="$PGBIN/pg_config")
-else
-	SRC_STATE="installed module, not rebuilt (tree at $SRC_STATE)"
-fi
-for b in initdb pg_ctl postgres psql pgbench pg_config; do
-	[ -x "$PGBIN/$b" ] || die "$PGBIN/$b not found (run scripts/setup.sh)"
-done
-PGPERF_SO=$("$PGBIN/pg_config" --pkglibdir)/pgperf.so
-[ -f "$PGPERF_SO" ] || die "$PGPERF_SO not installed (run without --no-build)"
-SO_SUM=$(md5sum "$PGPERF_SO" | cut -c1-12)
-
-STAMP=$(date +%Y%m%d-%H%M%S)
-OUT=${OUT:-$REPO/bench-results/$STAMP-$MODE}
+# 1. packages, build; 2. the cluster
+bench_build linux-perf
+bench_outdir
 mkdir -p "$OUT/pgbench-logs"
-OUT=$(cd "$OUT" && pwd)
-
-# ---------------------------------------------------------------------------
-# 2. the cluster
-TMP=$(mktemp -d /tmp/pgperf-benchc.XXXXXX)
-chown postgres: "$TMP"
-chmod 700 "$TMP"
-DATA=$TMP/data
-SERVER_LOG=$TMP/server.log
-RUNNING=0
-
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM
-	if [ "$RUNNING" = 1 ]; then
-		runuser -u postgres -- "$PGBIN/pg_ctl" -D "$DATA" -m immediate -w stop >/dev/null 2>&1 || true
-	fi
-	if [ -f "$SERVER_LOG" ] && [ -d "$OUT" ]; then
-		cp "$SERVER_LOG" "$OUT/server.log" 2>/dev/null || true
-	fi
-	rm -rf "$TMP"
-	exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-as_pg() { runuser -u postgres -- "$@"; }
-
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-PORT=${PORT:-}
-if [ -z "$PORT" ]; then
-	for _ in $(seq 50); do
-		PORT=$((20000 + RANDOM % 40000))
-		port_in_use "$PORT" || break
-	done
-fi
-
-PSQL=("$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$TMP" -p "$PORT" -U postgres)
-sql() { "${PSQL[@]}" -d bench -Atc "$1"; }
-
-CONFIGS=(none pgss pgperf)
-preload_of() {
-	case "$1" in
-		none) echo "" ;;
-		pgss) echo "pg_stat_statements" ;;
-		pgperf) echo "pgperf" ;;
-	esac
-}
-write_config() {
-	{
-		echo "# written by bench_concurrency.sh: configuration $1"
-		echo "shared_preload_libraries = '$(preload_of "$1")'"
-	} >"$DATA/bench_config.conf"
-	chown postgres: "$DATA/bench_config.conf"
-}
-pg_start() {
-	write_config "$1"
-	as_pg "$PGBIN/pg_ctl" -D "$DATA" -l "$SERVER_LOG" -w -t 300 start >/dev/null ||
-		{ tail -20 "$SERVER_LOG" >&2; die "server did not start ($1)"; }
-	RUNNING=1
-	local spl
-	spl=$("${PSQL[@]}" -d postgres -Atc "SHOW shared_preload_libraries")
-	[ "$spl" = "$(preload_of "$1")" ] || die "config $1: shared_preload_libraries is '$spl'"
-}
-pg_stop() {
-	if [ "$RUNNING" = 1 ]; then
-		as_pg "$PGBIN/pg_ctl" -D "$DATA" -m fast -w -t 300 stop >/dev/null
-		RUNNING=0
-	fi
-}
-
 MAX_CLIENTS=$(printf '%s\n' "${CLIENT_COUNTS[@]}" | sort -n | tail -1)
-log "cluster: $DATA (socket $TMP, port $PORT), results in $OUT"
-as_pg "$PGBIN/initdb" -D "$DATA" -U postgres -A trust -E UTF8 --locale=C >"$TMP/initdb.log" 2>&1 ||
-	{ cat "$TMP/initdb.log" >&2; die "initdb failed"; }
-cat >>"$DATA/postgresql.conf" <<EOF
-
-# ---- bench_concurrency.sh: identical in every configuration ----
-listen_addresses = ''
-port = $PORT
-unix_socket_directories = '$TMP'
-shared_buffers = $SHARED_BUFFERS
-huge_pages = off
-max_connections = $((MAX_CLIENTS + 10))
-max_parallel_workers_per_gather = 0
-jit = off
-autovacuum = off
-# the one line that differs: shared_preload_libraries
-include = 'bench_config.conf'
-EOF
-COMMON_SETTINGS=$(sed -n '/---- bench_concurrency.sh/,$p' "$DATA/postgresql.conf" | grep -v '^#' | grep -v '^$' | grep -v include | sed "s|$TMP|<tmpdir>|")
-
-pg_start none
-"${PSQL[@]}" -d postgres -c "CREATE DATABASE bench"
-log "pgbench -i -s $SCALE"
-"$PGBIN/pgbench" -i -q -s "$SCALE" -h "$TMP" -p "$PORT" -U postgres bench >"$TMP/init.log" 2>&1 ||
-	{ cat "$TMP/init.log" >&2; die "pgbench -i failed"; }
-for s in "CREATE EXTENSION pg_stat_statements" "CREATE EXTENSION pgperf" "CREATE EXTENSION pg_prewarm" "VACUUM ANALYZE" "CHECKPOINT"; do sql "$s"; done
-DB_SIZE=$(sql "SELECT pg_size_pretty(sum(pg_relation_size(oid))) FROM pg_class WHERE relname LIKE 'pgbench\_%'")
-log "pgbench relations: $DB_SIZE (shared_buffers $SHARED_BUFFERS)"
-PREWARM_SQL="SELECT sum(pg_prewarm(oid)) FROM pg_class WHERE relname LIKE 'pgbench\_%' AND relkind IN ('r', 'i')"
+bench_cluster "$SCALE" "$SHARED_BUFFERS" $((MAX_CLIENTS + 10))
 
 # ---------------------------------------------------------------------------
 # 3. pgbench, interleaved
@@ -252,15 +143,74 @@ counted() {
 		pgperf) sql "SELECT coalesce(sum(calls), 0) FROM pgperf.statements WHERE query LIKE 'SELECT abalance FROM pgbench_accounts%'" ;;
 	esac
 }
-steal_pct() {
-	awk -v a="$1" -v b="$2" 'BEGIN {
-		na = split(a, x, " "); split(b, y, " ")
-		for (i = 2; i <= na; i++) t += y[i] - x[i]
-		printf "%.1f", (t > 0 && na >= 9) ? 100 * (y[9] - x[9]) / t : 0
-	}'
+# probe CONFIG ROUND: DURATION s of pgbench at the largest client count,
+# unmeasured, while
+#  - another session samples pg_stat_activity every 10 ms: where were
+#    pgbench's backends?  Running (no wait event), waiting for the client,
+#    queued on the extension's own LWLock ("pgperf" or "pg_stat_statements"),
+#    sleeping on a spinlock held too long (SpinDelay), other waits;
+#  - perf samples every CPU (cpu-clock, 1 kHz; when perf works here): the
+#    share of the server processes' CPU time spent in the extension's .so and
+#    in the lock primitives (LWLock*, s_lock, spin delays), which is where
+#    contention on the extension's locks would burn CPU.
+# Appends a line to $WAITS.
+WAITS=$OUT/probe.csv
+echo "round,config,clients,samples,running,client,ext_lwlock,spin_delay,other,server_cpu_samples,ext_cpu_pct,lock_cpu_pct" >"$WAITS"
+PERF_OK=0
+if [ "$PROBE" = 1 ] && command -v perf >/dev/null &&
+	perf record -q -e cpu-clock -F 1000 -a -o "$TMP/perf-test.data" -- true >/dev/null 2>&1; then
+	PERF_OK=1
+fi
+probe() {
+	local log=$TMP/probe.log pid perfpid= counts cpu="0,nan,nan" so
+	"$PGBIN/pgbench" -n -S -M prepared -c "$MAX_CLIENTS" -j "$(jobs_for "$MAX_CLIENTS")" \
+		-T "$((DURATION + 2))" -h "$TMP" -p "$PORT" -U postgres bench >"$log" 2>&1 &
+	pid=$!
+	sleep 1
+	if [ "$PERF_OK" = 1 ]; then
+		perf record -q -e cpu-clock -F 1000 -a -o "$TMP/perf.data" -- sleep "$DURATION" >/dev/null 2>&1 &
+		perfpid=$!
+	fi
+	counts=$(sql "
+		CREATE TEMP TABLE w (e text);
+		DO \$\$
+		DECLARE stop timestamptz := clock_timestamp() + interval '$DURATION s';
+		BEGIN
+			WHILE clock_timestamp() < stop LOOP
+				PERFORM pg_stat_clear_snapshot();
+				INSERT INTO w
+				SELECT CASE
+					WHEN wait_event IS NULL THEN 'running'
+					WHEN wait_event_type = 'Client' THEN 'client'
+					WHEN wait_event_type = 'LWLock' AND wait_event IN ('pgperf', 'pg_stat_statements') THEN 'ext_lwlock'
+					WHEN wait_event = 'SpinDelay' THEN 'spin_delay'
+					ELSE 'other' END
+				FROM pg_stat_activity
+				WHERE application_name = 'pgbench' AND pid <> pg_backend_pid();
+				PERFORM pg_sleep(0.01);
+			END LOOP;
+		END \$\$;
+		SELECT count(*), count(*) FILTER (WHERE e = 'running'), count(*) FILTER (WHERE e = 'client'),
+		       count(*) FILTER (WHERE e = 'ext_lwlock'), count(*) FILTER (WHERE e = 'spin_delay'),
+		       count(*) FILTER (WHERE e = 'other')
+		FROM w" | tr '|' ',')
+	if [ -n "$perfpid" ] && wait "$perfpid"; then
+		case "$1" in pgss) so=pg_stat_statements.so ;; pgperf) so=pgperf.so ;; *) so=none ;; esac
+		# samples of processes named postgres, by library and function
+		cpu=$(perf report -q -i "$TMP/perf.data" --sort comm,dso,sym -F comm,dso,sym,sample 2>/dev/null |
+			awk -v so="$so" '$1 == "postgres" {
+				n = $NF; t += n
+				if ($2 == so) e += n
+				if ($2 == "postgres" && $4 ~ /^(LWLock|s_lock$|perform_spin_delay$|finish_spin_delay$)/) l += n
+			} END {
+				if (t > 0) printf "%d,%.2f,%.2f", t, 100 * e / t, 100 * l / t; else printf "0,nan,nan"
+			}')
+		rm -f "$TMP/perf.data"
+	fi
+	wait "$pid" || { cat "$log" >&2; die "pgbench failed during the probe ($1)"; }
+	echo "$2,$1,$MAX_CLIENTS,$counts,$cpu" >>"$WAITS"
+	log "probe round $2 $1: samples,running,client,ext_lwlock,spin_delay,other = $counts; server CPU samples, % in the extension, % in lock primitives = $cpu"
 }
-median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) print "nan"; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
-
 RAW=$OUT/pgbench.csv
 echo "round,config,position,clients,jobs,tps,latency_ms,loadavg_before,steal_pct" >"$RAW"
 total=$((ROUNDS * ${#CONFIGS[@]} * ${#CLIENT_COUNTS[@]}))
@@ -289,12 +239,12 @@ for ((r = 0; r < ROUNDS; r++)); do
 		if [ "$cfg" != none ]; then
 			[ "$((after - before))" -gt 0 ] || die "config $cfg: the extension did not count pgbench's SELECT ($before -> $after)"
 		fi
+		if [ "$PROBE" = 1 ]; then probe "$cfg" "$((r + 1))"; fi
 	done
 done
 pg_stop
 
-[ "$(md5sum "$PGPERF_SO" | cut -c1-12)" = "$SO_SUM" ] ||
-	die "$PGPERF_SO was replaced during the run: the figures mix two builds"
+bench_check_module
 
 # ---------------------------------------------------------------------------
 # 4. summary
@@ -314,8 +264,8 @@ ratio() {
 	echo "- configurations differ only in shared_preload_libraries (extensions' own defaults); pgbench scale $SCALE, relations $DB_SIZE"
 	echo "- workload: pgbench -S -M prepared (select-only, prepared), -j min(clients, $NPROC); $DURATION s per run; after each restart pg_prewarm and $WARMUP s at $MAX_CLIENTS clients, unmeasured"
 	echo "- $ROUNDS round(s); configurations interleaved, order rotated per round; TPS excludes connection time"
-	echo "- load average before the measured runs: $(awk -F, 'NR>1 {print $8}' "$RAW" | sort -g | awk '{a[NR]=$1} END {printf "min %s, median %s, max %s", a[1], a[int((NR+1)/2)], a[NR]}') (the benchmark itself accounts for up to $NPROC);"
-	echo "  CPU steal during them: $(awk -F, 'NR>1 {print $9}' "$RAW" | sort -g | awk '{a[NR]=$1} END {printf "min %s%%, median %s%%, max %s%%", a[1], a[int((NR+1)/2)], a[NR]}')"
+	echo "- load average before the measured runs: $(awk -F, 'NR>1 {print $8}' "$RAW" | spread "") (the benchmark itself accounts for up to $NPROC);"
+	echo "  CPU steal during them: $(awk -F, 'NR>1 {print $9}' "$RAW" | spread %)"
 	echo
 	echo "### Median TPS, and ratios (median of the per-round ratios)"
 	echo
@@ -340,6 +290,33 @@ ratio() {
 		echo
 	done
 	echo
+	if [ "$PROBE" = 1 ]; then
+		echo "### Wait-event probe: where pgbench's backends were ($MAX_CLIENTS clients, sampled every 10 ms, all rounds)"
+		echo
+		echo "| configuration | samples | running | waiting for the client | queued on the extension's LWLock | SpinDelay | other waits |"
+		echo "|---|---:|---:|---:|---:|---:|---:|"
+		for cfg in "${CONFIGS[@]}"; do
+			awk -F, -v c="$cfg" -v l="$(label "$cfg")" 'NR>1 && $2==c {for (k=4; k<=9; k++) t[k]+=$k}
+				END {n = t[4] > 0 ? t[4] : 1
+					printf "| %s | %d | %.1f%% | %.1f%% | %d | %d | %d |\n", l, t[4], 100*t[5]/n, 100*t[6]/n, t[7], t[8], t[9]}' "$WAITS"
+		done
+		echo
+		if [ "$PERF_OK" = 1 ]; then
+			echo "Server processes' CPU time (perf, cpu-clock at 1 kHz on every CPU, same runs; median of the rounds):"
+			echo
+			echo "| configuration | CPU samples of server processes | in the extension's library | in LWLock*, s_lock, spin delays |"
+			echo "|---|---:|---:|---:|"
+			for cfg in "${CONFIGS[@]}"; do
+				printf '| %s | %s | %s | %s%% |\n' "$(label "$cfg")" \
+					"$(awk -F, -v c="$cfg" 'NR>1 && $2==c {print $10}' "$WAITS" | median)" \
+					"$(if [ "$cfg" = none ]; then echo -; else echo "$(awk -F, -v c="$cfg" 'NR>1 && $2==c {print $11}' "$WAITS" | median)%"; fi)" \
+					"$(awk -F, -v c="$cfg" 'NR>1 && $2==c {print $12}' "$WAITS" | median)"
+			done
+		else
+			echo "(perf was not usable here: no CPU profile of the probe.)"
+		fi
+		echo
+	fi
 	echo "### Per round (TPS)"
 	echo
 	echo "| round | clients | none | pg_stat_statements | pgperf | pgperf / pgss |"
@@ -351,7 +328,7 @@ ratio() {
 } >"$OUT/summary.md"
 {
 	echo "ROUNDS=$ROUNDS DURATION=$DURATION WARMUP=$WARMUP CLIENTS=$CLIENTS SCALE=$SCALE"
-	echo "SHARED_BUFFERS=$SHARED_BUFFERS MODE=$MODE PORT=$PORT PGBIN=$PGBIN"
+	echo "SHARED_BUFFERS=$SHARED_BUFFERS PROBE=$PROBE MODE=$MODE PORT=$PORT PGBIN=$PGBIN"
 } >"$OUT/parameters.txt"
 
 echo
