@@ -105,162 +105,19 @@ for v in ROUNDS DURATION WARMUP CLIENTS JOBS SCALE VG_N; do
 done
 [ "$(id -u)" -eq 0 ] || { echo "bench.sh: run as root (servers run as postgres via runuser)" >&2; exit 2; }
 
-log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
+. "$REPO/scripts/bench/lib.sh"
 CHECK_FAILED=0
 check_failed() { log "CHECK FAILED: $*"; CHECK_FAILED=1; }
 
 # ---------------------------------------------------------------------------
-# 1. packages, build
-if [ "$SETUP" = 1 ]; then
-	log "setup: scripts/setup.sh"
-	"$REPO/scripts/setup.sh"
-fi
-# what is built: the commit, and whether src/ had changes not committed
-SRC_STATE="commit $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?')"
-git -C "$REPO" diff --quiet HEAD -- src Makefile 2>/dev/null || SRC_STATE="$SRC_STATE + uncommitted changes in src/"
-if [ "$BUILD" = 1 ]; then
-	log "build: make -s && make -s install ($SRC_STATE)"
-	(cd "$REPO" && make -s && make -s install)
-else
-	SRC_STATE="installed module, not rebuilt (tree at $SRC_STATE)"
-fi
-for b in initdb pg_ctl postgres psql pgbench; do
-	[ -x "$PGBIN/$b" ] || die "$PGBIN/$b not found (run scripts/setup.sh)"
-done
+# 1. packages, build; 2. the cluster (scripts/bench/lib.sh)
+bench_build
 if [ "$CALLGRIND" = 1 ]; then
 	command -v valgrind >/dev/null || die "valgrind not found (run scripts/setup.sh)"
 	command -v callgrind_annotate >/dev/null || die "callgrind_annotate not found"
 fi
-
-# The installed module is what is measured: note it, and check at the end
-# that nothing replaced it meanwhile (the machine may be shared).
-PGPERF_SO=$("$PGBIN/pg_config" --pkglibdir)/pgperf.so
-[ -f "$PGPERF_SO" ] || die "$PGPERF_SO not installed (run without --no-build)"
-SO_SUM=$(md5sum "$PGPERF_SO" | cut -c1-12)
-
-STAMP=$(date +%Y%m%d-%H%M%S)
-OUT=${OUT:-$REPO/bench-results/$STAMP-$MODE}
-mkdir -p "$OUT"
-OUT=$(cd "$OUT" && pwd)
-
-# ---------------------------------------------------------------------------
-# 2. the cluster
-TMP=$(mktemp -d /tmp/pgperf-bench.XXXXXX)
-chown postgres: "$TMP"
-chmod 700 "$TMP"
-DATA=$TMP/data
-SERVER_LOG=$TMP/server.log
-RUNNING=0
-
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM
-	if [ "$RUNNING" = 1 ]; then
-		runuser -u postgres -- "$PGBIN/pg_ctl" -D "$DATA" -m immediate -w stop >/dev/null 2>&1 || true
-	fi
-	if [ -f "$SERVER_LOG" ] && [ -d "$OUT" ]; then
-		cp "$SERVER_LOG" "$OUT/server.log" 2>/dev/null || true
-	fi
-	rm -rf "$TMP"
-	exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-as_pg() { runuser -u postgres -- "$@"; }
-
-# A port nothing listens on (the server listens on its private socket only,
-# but a free port keeps the socket name unsurprising).
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-PORT=${PORT:-}
-if [ -z "$PORT" ]; then
-	for _ in $(seq 50); do
-		PORT=$((20000 + RANDOM % 40000))
-		port_in_use "$PORT" || break
-	done
-fi
-
-PSQL=("$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$TMP" -p "$PORT" -U postgres)
-sql() { "${PSQL[@]}" -d bench -Atc "$1"; }
-
-CONFIGS=(none pgss pgperf)
-label() {
-	case "$1" in
-		none) echo "none" ;;
-		pgss) echo "pg_stat_statements" ;;
-		pgperf) echo "pgperf" ;;
-		none_qid) echo "none + compute_query_id=on" ;;
-	esac
-}
-preload_of() {
-	case "$1" in
-		none|none_qid) echo "" ;;
-		pgss) echo "pg_stat_statements" ;;
-		pgperf) echo "pgperf" ;;
-	esac
-}
-# The only file that differs between configurations.
-write_config() {
-	{
-		echo "# written by bench.sh: configuration $1"
-		echo "shared_preload_libraries = '$(preload_of "$1")'"
-		if [ "$1" = none_qid ]; then echo "compute_query_id = on"; fi
-	} >"$DATA/bench_config.conf"
-	chown postgres: "$DATA/bench_config.conf"
-}
-
-pg_start() {
-	write_config "$1"
-	as_pg "$PGBIN/pg_ctl" -D "$DATA" -l "$SERVER_LOG" -w -t 300 start >/dev/null ||
-		{ tail -20 "$SERVER_LOG" >&2; die "server did not start ($1)"; }
-	RUNNING=1
-	local spl
-	spl=$("${PSQL[@]}" -d postgres -Atc "SHOW shared_preload_libraries")
-	[ "$spl" = "$(preload_of "$1")" ] || die "config $1: shared_preload_libraries is '$spl'"
-	case "$1" in
-		pgss) sql "SELECT count(*) FROM pg_stat_statements" >/dev/null ;;
-		pgperf) sql "SELECT entries FROM pgperf.info" >/dev/null ;;
-	esac
-}
-pg_stop() {
-	if [ "$RUNNING" = 1 ]; then
-		as_pg "$PGBIN/pg_ctl" -D "$DATA" -m fast -w -t 300 stop >/dev/null
-		RUNNING=0
-	fi
-}
-
-log "cluster: $DATA (socket $TMP, port $PORT), results in $OUT"
-as_pg "$PGBIN/initdb" -D "$DATA" -U postgres -A trust -E UTF8 --locale=C >"$TMP/initdb.log" 2>&1 ||
-	{ cat "$TMP/initdb.log" >&2; die "initdb failed"; }
-cat >>"$DATA/postgresql.conf" <<EOF
-
-# ---- bench.sh: identical in every configuration ----
-listen_addresses = ''
-port = $PORT
-unix_socket_directories = '$TMP'
-shared_buffers = $SHARED_BUFFERS
-huge_pages = off
-max_connections = 20
-max_parallel_workers_per_gather = 0
-jit = off
-autovacuum = off
-# the one line that differs: shared_preload_libraries (and compute_query_id
-# for the informational callgrind configuration)
-include = 'bench_config.conf'
-EOF
-COMMON_SETTINGS=$(sed -n '/---- bench.sh/,$p' "$DATA/postgresql.conf" | grep -v '^#' | grep -v '^$' | sed "s|$TMP|<tmpdir>|")
-
-pg_start none
-"${PSQL[@]}" -d postgres -c "CREATE DATABASE bench"
-log "pgbench -i -s $SCALE"
-"$PGBIN/pgbench" -i -q -s "$SCALE" -h "$TMP" -p "$PORT" -U postgres bench >"$TMP/init.log" 2>&1 ||
-	{ cat "$TMP/init.log" >&2; die "pgbench -i failed"; }
-# the same catalogs in every configuration: all three extensions exist always
-for s in "CREATE EXTENSION pg_stat_statements" "CREATE EXTENSION pgperf" "CREATE EXTENSION pg_prewarm" "VACUUM ANALYZE" "CHECKPOINT"; do sql "$s"; done
-
-DB_SIZE=$(sql "SELECT pg_size_pretty(sum(pg_relation_size(oid))) FROM pg_class WHERE relname LIKE 'pgbench\_%'")
-log "pgbench relations: $DB_SIZE (shared_buffers $SHARED_BUFFERS)"
+bench_outdir
+bench_cluster "$SCALE" "$SHARED_BUFFERS" 20
 
 # The join+aggregate query, checked: 5+ plan nodes, a join, an aggregate.
 JOIN_SQL="SELECT b.bid, count(*), sum(a.abalance) FROM pgbench_accounts a JOIN pgbench_branches b USING (bid) WHERE a.aid BETWEEN \$1 AND \$1 + 50 GROUP BY b.bid ORDER BY b.bid"
@@ -317,7 +174,6 @@ wl_args() {
 		join_agg) echo "-f $JOIN_SCRIPT -M prepared -s $SCALE" ;;
 	esac
 }
-PREWARM_SQL="SELECT sum(pg_prewarm(oid)) FROM pg_class WHERE relname LIKE 'pgbench\_%' AND relkind IN ('r', 'i')"
 
 # run_pgbench WORKLOAD SECONDS LOGFILE: prints "tps latency_ms"
 run_pgbench() {
@@ -335,17 +191,6 @@ run_pgbench() {
 	echo "$tps ${lat:-nan}"
 }
 
-# steal_pct "cpu ..." "cpu ..." (two /proc/stat lines): the share of CPU
-# time the hypervisor gave to others meanwhile, in percent.
-steal_pct() {
-	awk -v a="$1" -v b="$2" 'BEGIN {
-		na = split(a, x, " "); split(b, y, " ")
-		for (i = 2; i <= na; i++) t += y[i] - x[i]
-		printf "%.1f", (t > 0 && na >= 9) ? 100 * (y[9] - x[9]) / t : 0
-	}'
-}
-
-median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) print "nan"; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 
 RAW=$OUT/pgbench.csv
 mkdir -p "$OUT/pgbench-logs"
@@ -384,8 +229,8 @@ pgbench_report() {
 	echo
 	echo "$DURATION s per run after $WARMUP s warm-up, $CLIENTS client(s), -j $JOBS, scale $SCALE, shared_buffers $SHARED_BUFFERS;"
 	echo "configurations interleaved (order rotated per round and workload), restart + pg_prewarm before each run."
-	echo "Load average before the measured runs: $(awk -F, 'NR>1 {print $7}' "$RAW" | sort -g | awk '{a[NR]=$1} END {printf "min %s, median %s, max %s", a[1], a[int((NR+1)/2)], a[NR]}') (this benchmark itself accounts for about 2; more means other work competed for the $(nproc) CPUs);"
-	echo "CPU steal during the measured runs (time the hypervisor gave to other machines): $(awk -F, 'NR>1 {print $8}' "$RAW" | sort -g | awk '{a[NR]=$1} END {printf "min %s%%, median %s%%, max %s%%", a[1], a[int((NR+1)/2)], a[NR]}')."
+	echo "Load average before the measured runs: $(awk -F, 'NR>1 {print $7}' "$RAW" | spread "") (this benchmark itself accounts for about 2; more means other work competed for the $(nproc) CPUs);"
+	echo "CPU steal during the measured runs (time the hypervisor gave to other machines): $(awk -F, 'NR>1 {print $8}' "$RAW" | spread %)."
 	echo "Target: pgperf >= $TARGET_RATIO x pg_stat_statements (median of the per-round ratios)."
 	echo "The join+aggregate statement, prepared, got $PLAN_CHOICE in 10 executions (plan_cache_mode = auto)."
 	echo
@@ -624,8 +469,7 @@ callgrind_report() {
 
 # ---------------------------------------------------------------------------
 # summary
-[ "$(md5sum "$PGPERF_SO" | cut -c1-12)" = "$SO_SUM" ] ||
-	check_failed "$PGPERF_SO was replaced during the run: the figures mix two builds"
+bench_check_module || CHECK_FAILED=1
 {
 	echo "## pgperf overhead benchmark ($MODE run, $(date -u '+%Y-%m-%d %H:%M UTC'))"
 	echo

@@ -244,7 +244,7 @@ for ((r = 0; r < ROUNDS; r++)); do
 done
 pg_stop
 
-bench_check_module
+bench_check_module || exit 1
 
 # ---------------------------------------------------------------------------
 # 4. summary

@@ -39,9 +39,11 @@ bench_build() {
 	SO_SUM=$(md5sum "$PGPERF_SO" | cut -c1-12)
 }
 
+# bench_check_module: fails, saying so, if the measured module was replaced
 bench_check_module() {
-	[ "$(md5sum "$PGPERF_SO" | cut -c1-12)" = "$SO_SUM" ] ||
-		die "$PGPERF_SO was replaced during the run: the figures mix two builds"
+	[ "$(md5sum "$PGPERF_SO" | cut -c1-12)" = "$SO_SUM" ] && return 0
+	log "CHECK FAILED: $PGPERF_SO was replaced during the run: the figures mix two builds"
+	return 1
 }
 
 # bench_outdir: creates OUT and makes it absolute.
