@@ -18,7 +18,7 @@
 #                        log_error_verbosity = verbose (for the SQLSTATEs and the
 #                        LOCATION of each error) and pgperf.track = all.
 #   --bookwyrm-scale S   scale of test/data/bookwyrm.sql   (BOOKWYRM_SCALE, 0.02)
-#   --channable-scale S  scale of test/data/channable.sql  (CHANNABLE_SCALE, 1/100)
+#   --channable-scale S  scale of test/data/channable.sql  (CHANNABLE_SCALE, 0.01)
 #   --timeout S          give up on sqlsmith after S seconds (TIMEOUT, default
 #                        120 + QUERIES / 10)
 #   --out DIR            where the evidence goes           (OUT, default
@@ -43,8 +43,7 @@
 #     all, pgperf.track_planning = on, log_error_verbosity = verbose.
 #  2. Loads the scenario data (test/data/bookwyrm.sql, channable.sql) at a
 #     small scale (about a second), CREATE EXTENSION pgperf and
-#     pg_stat_statements.  channable.sql takes whole scales only: the default
-#     "1/100" is substituted as text into "200000 * :scale", i.e. 2000 rows.
+#     pg_stat_statements (channable.sql at 0.01: 2,000 rows).
 #  3. sqlsmith --max-queries=QUERIES --seed=SEED --verbose, as a superuser (so
 #     that pgperf.reset() and pgperf.mark() are among the functions it draws
 #     from the catalog).  Its queries also read pgperf's views, and every one
@@ -83,7 +82,7 @@ CONNSTR=${CONNSTR:-}
 DBNAME=${DBNAME:-postgres}
 SERVER_LOG_ARG=${SERVER_LOG:-}
 BOOKWYRM_SCALE=${BOOKWYRM_SCALE:-0.02}
-CHANNABLE_SCALE=${CHANNABLE_SCALE:-1/100}
+CHANNABLE_SCALE=${CHANNABLE_SCALE:-0.01}
 OUT=${OUT:-}
 TIMEOUT=${TIMEOUT:-}
 SQLSMITH=${SQLSMITH:-sqlsmith}

@@ -1,6 +1,7 @@
 -- channable.sql: a Channable-like image_links table for pgperf's scenarios.
 --
---   psql -X -v scale=1 -f test/data/channable.sql DBNAME      (scale defaults to 1)
+--   psql -X -v scale=1 -f test/data/channable.sql DBNAME   (scale defaults to 1;
+--                                                          0.01 or 1/100 load 2,000 rows)
 --
 -- The case (shared/seeds/002_c308544a227738b6.txt): a batch image editor keeps
 -- one row per image URL; a scheduler sets download_after and referenced_at,
@@ -47,7 +48,7 @@ SELECT g,
        timestamptz '2024-08-01' + (g % 7919) * interval '2 minutes',
        (g % 3)::smallint,
        20000 + (g * 7919) % 400000
-  FROM generate_series(1, 200000 * :scale) AS g,
+  FROM generate_series(1, (200000 * :scale)::int) AS g,
        LATERAL (SELECT 'shop' || ((g * 31) % 40) AS shop) AS s;
 
 CREATE INDEX image_links_download_referenced
