@@ -179,16 +179,7 @@ wl_args() {
 run_pgbench() {
 	local args
 	read -r -a args <<<"$(wl_args "$1")"
-	"$PGBIN/pgbench" -n "${args[@]}" -c "$CLIENTS" -j "$JOBS" -T "$2" \
-		-h "$TMP" -p "$PORT" -U postgres bench >"$3" 2>&1 ||
-		{ cat "$3" >&2; die "pgbench failed ($1)"; }
-	local tps lat failed
-	tps=$(awk '/^tps = .*without initial connection time/ {print $3}' "$3")
-	lat=$(awk '/^latency average/ {print $4}' "$3")
-	failed=$(awk '/^number of failed transactions/ {print $5}' "$3")
-	[ -n "$tps" ] || { cat "$3" >&2; die "no TPS in pgbench output ($1)"; }
-	[ -z "$failed" ] || [ "$failed" = 0 ] || die "pgbench reported $failed failed transactions ($1)"
-	echo "$tps ${lat:-nan}"
+	bench_pgbench "$1" "$3" "${args[@]}" -c "$CLIENTS" -j "$JOBS" -T "$2"
 }
 
 

@@ -124,16 +124,7 @@ jobs_for() { echo $(($1 < NPROC ? $1 : NPROC)); }
 
 # run_pgbench CLIENTS SECONDS LOGFILE: prints "tps latency_ms"
 run_pgbench() {
-	"$PGBIN/pgbench" -n -S -M prepared -c "$1" -j "$(jobs_for "$1")" -T "$2" \
-		-h "$TMP" -p "$PORT" -U postgres bench >"$3" 2>&1 ||
-		{ cat "$3" >&2; die "pgbench failed ($1 clients)"; }
-	local tps lat failed
-	tps=$(awk '/^tps = .*without initial connection time/ {print $3}' "$3")
-	lat=$(awk '/^latency average/ {print $4}' "$3")
-	failed=$(awk '/^number of failed transactions/ {print $5}' "$3")
-	[ -n "$tps" ] || { cat "$3" >&2; die "no TPS in pgbench output ($1 clients)"; }
-	[ -z "$failed" ] || [ "$failed" = 0 ] || die "pgbench reported $failed failed transactions ($1 clients)"
-	echo "$tps ${lat:-nan}"
+	bench_pgbench "$1 clients" "$3" -S -M prepared -c "$1" -j "$(jobs_for "$1")" -T "$2"
 }
 # counted CONFIG: how many executions of pgbench's SELECT the extension saw
 counted() {

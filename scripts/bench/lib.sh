@@ -179,6 +179,22 @@ bench_cluster() {
 }
 sql() { "${PSQL[@]}" -d bench -Atc "$1"; }
 
+# bench_pgbench WHAT LOGFILE PGBENCH_ARGS...: runs pgbench -n against bench,
+# its output in LOGFILE; prints "tps latency_ms" (TPS without the connection
+# time).  Fails, naming WHAT, on an error or on failed transactions.
+bench_pgbench() {
+	local what=$1 log=$2 tps lat failed
+	shift 2
+	"$PGBIN/pgbench" -n "$@" -h "$TMP" -p "$PORT" -U postgres bench >"$log" 2>&1 ||
+		{ cat "$log" >&2; die "pgbench failed ($what)"; }
+	tps=$(awk '/^tps = .*without initial connection time/ {print $3}' "$log")
+	lat=$(awk '/^latency average/ {print $4}' "$log")
+	failed=$(awk '/^number of failed transactions/ {print $5}' "$log")
+	[ -n "$tps" ] || { cat "$log" >&2; die "no TPS in pgbench output ($what)"; }
+	[ -z "$failed" ] || [ "$failed" = 0 ] || die "pgbench reported $failed failed transactions ($what)"
+	echo "$tps ${lat:-nan}"
+}
+
 # run after each restart, so that every configuration starts with the data
 # in shared buffers
 PREWARM_SQL="SELECT sum(pg_prewarm(oid)) FROM pg_class WHERE relname LIKE 'pgbench\_%' AND relkind IN ('r', 'i')"
