@@ -436,7 +436,11 @@ judge_tested(PgperfPair *cs, StringInfo reason)
 			appendStringInfoString(reason, "same plan; ");
 			append_change(reason, in.speedup, cs->p);
 			append_blocks(reason, &in);
-			appendStringInfoString(reason, "; not a plan effect (load, locks, settings or data?)");
+			if (r.work_moved)
+				appendStringInfo(reason, ": the same plan does %s work per call, so the data changed (its size, layout or distribution), not the plan",
+								 r.faster ? "less" : "more");
+			else
+				appendStringInfoString(reason, "; not a plan effect (load, locks, settings or data?)");
 			break;
 	}
 }

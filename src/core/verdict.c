@@ -29,6 +29,7 @@ verdict_judge(const verdict_input *in, verdict_result *out)
 	out->time_moved = in->p < in->alpha &&
 		(in->speedup >= grow || in->speedup <= 1 / grow);
 	out->more_work = work_up;
+	out->work_moved = false;
 	out->shift = (in->reads_before - in->reads_after) / dmax(dmax(bb, ba), 1e-9);
 
 	if (in->plans_differ)
@@ -67,4 +68,5 @@ verdict_judge(const verdict_input *in, verdict_result *out)
 
 	out->rule = VERDICT_RULE_SAME_PLAN;
 	out->outcome = out->faster ? VERDICT_IMPROVED : VERDICT_REGRESSED;
+	out->work_moved = out->faster ? work_down : work_up;
 }

@@ -17,7 +17,9 @@
  *	  a small share of reads can move the time; a time change with the same
  *	  plan and the same work is never credited to anything but the cache
  *	  when the reads moved with it;
- *	- otherwise: improved or regressed, with the same plan.
+ *	- otherwise: improved or regressed, with the same plan; noted when its
+ *	  blocks per call moved by a quarter or more the way the time did (the
+ *	  same plan doing more or less work: the data changed, not the plan).
  * The time moved when the adjusted p-value is below alpha and the mean moved
  * by at least min_change (relative).  Plain C, no postgres.h.
  */
@@ -68,6 +70,8 @@ typedef struct verdict_result
 	bool		time_moved;
 	bool		faster;			/* speedup > 1 */
 	bool		more_work;		/* RULE_WRITES: blocks per call grew */
+	bool		work_moved;		/* RULE_SAME_PLAN: blocks per call moved by a
+								 * quarter or more, the way the time did */
 	double		shift;			/* (reads before - reads after) / blocks per call */
 } verdict_result;
 

@@ -208,8 +208,48 @@ test_same_plan(void **state)
 
 	(void) state;
 	assert_verdict(in, VERDICT_IMPROVED, VERDICT_RULE_SAME_PLAN);
+	assert_false(judge(in).work_moved);
 	in.speedup = 0.5;
 	assert_verdict(in, VERDICT_REGRESSED, VERDICT_RULE_SAME_PLAN);
+	assert_false(judge(in).work_moved);
+}
+
+/*
+ * The Open Library case: the same plan after CLUSTER reads a property's rows
+ * from a few blocks instead of one block per row.  A read-only statement is
+ * not judged by its blocks, but when they moved by a quarter the way the time
+ * did, the reason can say the data changed rather than guess at the load.
+ */
+static void
+test_same_plan_work_moved(void **state)
+{
+	verdict_input in = base();
+	verdict_result r;
+
+	(void) state;
+	in.blks_after = 800;		/* 1000 -> 800: a quarter fewer, faster */
+	r = judge(in);
+	assert_int_equal(r.outcome, VERDICT_IMPROVED);
+	assert_int_equal(r.rule, VERDICT_RULE_SAME_PLAN);
+	assert_true(r.work_moved);
+	in.blks_after = 801;		/* just within a quarter */
+	assert_false(judge(in).work_moved);
+	in.blks_after = 1250;		/* more blocks, yet faster: not the data */
+	assert_false(judge(in).work_moved);
+	in.speedup = 0.5;			/* more blocks, slower */
+	r = judge(in);
+	assert_int_equal(r.outcome, VERDICT_REGRESSED);
+	assert_true(r.work_moved);
+	in.blks_after = 800;		/* fewer blocks, yet slower */
+	assert_false(judge(in).work_moved);
+	/* the other rules never set it */
+	in.plans_differ = true;
+	assert_false(judge(in).work_moved);
+	in = base();
+	in.blks_after = 800;
+	in.p = 0.5;
+	assert_verdict(in, VERDICT_UNCHANGED, VERDICT_RULE_NO_CHANGE);
+	assert_false(judge(in).work_moved);
 }
 
 /* No blocks at all (a statement reading nothing): no division by zero. */
@@ -238,6 +278,7 @@ main(void)
 		cmocka_unit_test(test_no_change),
 		cmocka_unit_test(test_writes),
 		cmocka_unit_test(test_same_plan),
+		cmocka_unit_test(test_same_plan_work_moved),
 		cmocka_unit_test(test_no_blocks),
 	};
 
