@@ -12,6 +12,11 @@
 #    reason names the index.
 #  - Channable: the 1% UPDATE after a unique index on the URL column is
 #    regressed, the reason naming the extra write work (WAL, dirtied blocks).
+#  - Open Library: the things of one author, one datum row per block, read
+#    by a bitmap heap scan.  CLUSTER puts them together: the same plan reads
+#    a few blocks instead of 200, and the reason says the data changed, not
+#    the plan.  ANALYZE afterwards sees the new order and the plan changes to
+#    an index scan: a plan change, with no DDL window (ANALYZE opens none).
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -142,6 +147,60 @@ is($c4, 'false', 'its plan did not change');
 is($more, 'true', 'it touches over a quarter more blocks per call');
 like($reason4, qr/more write work: .*WAL per call .* -> .*blocks dirtied per call/,
 	'the reason names the extra WAL and dirtied blocks');
+
+# 5. Open Library: the same plan, far fewer blocks, after CLUSTER; then a
+# new plan after ANALYZE.  Simple protocol: every execution is planned with
+# its author, and the statistics (from every row) make it a bitmap heap scan
+# for each of them.
+$node->command_ok(
+	[ 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr('postgres'),
+	  '-f', 'test/data/openlibrary.sql' ],
+	'Open Library-like data loaded');
+sub author_query
+{
+	my ($what) = @_;
+	$node->command_ok(
+		[ 'pgbench', '-n', '-t', '100', '-f', 'test/data/openlibrary_author.sql',
+		  '-d', $node->connstr('postgres') ],
+		"author query x 100, $what");
+}
+sub author_compare
+{
+	my ($b, $a) = @_;
+	return $node->safe_psql('postgres', qq{
+		SET pgperf.track = none;
+		SELECT verdict || '|' || plan_changed || '|' || round(blks_per_call_before) || '|' ||
+		       round(blks_per_call_after) || '|' || reason
+		  FROM pgperf.compare($b, $a) WHERE query LIKE '%FROM datum d0%'});
+}
+$node->safe_psql('postgres', q{SELECT pgperf.mark('scattered')});
+author_query('rows scattered');
+$node->safe_psql('postgres', q{CLUSTER datum USING datum_key_value_idx});
+my $clustered = $node->safe_psql('postgres', q{
+	SELECT window_id FROM pgperf.windows WHERE reason = 'ddl' AND detail LIKE 'CLUSTER datum%'});
+like($clustered, qr/^\d+$/, 'CLUSTER opened a window');
+author_query('rows together');
+$r = author_compare("'scattered'", 'NULL');
+note "open library, CLUSTER: $r";
+my ($v5, $c5, $bb5, $ba5, $reason5) = split /\|/, $r;
+is($c5, 'false', 'after CLUSTER: the same plan');
+cmp_ok($bb5, '>=', 200, 'scattered: a block per row (200 rows)');
+cmp_ok($ba5 * 10, '<', $bb5, 'together: a tenth of the blocks or fewer');
+is($v5, 'improved', 'after CLUSTER: improved');
+like($reason5, qr/^same plan; .*blocks per call \d+ -> [\d.]+: the same plan does less work per call, so the data changed/,
+	'the reason says the data changed, not the plan');
+
+my $analyzed = $node->safe_psql('postgres', q{ANALYZE datum; SELECT pgperf.mark('analyzed')});
+author_query('after ANALYZE');
+$r = author_compare($clustered, $analyzed);
+note "open library, ANALYZE: $r";
+my ($v6, $c6, undef, undef, $reason6) = split /\|/, $r;
+is($c6, 'true', 'after ANALYZE: the plan changed');
+like($reason6, qr/plan changed from Bitmap Heap Scan on datum d0 and Bitmap Index Scan on datum_key_value_idx to Index Scan using datum_key_value_idx on datum d0/,
+	'the reason names the old and the new plan');
+is($node->safe_psql('postgres', q{
+	SELECT count(*) FROM pgperf.plan_changes WHERE query LIKE '%FROM datum d0%' AND still_current}),
+	'1', 'the change is in pgperf.plan_changes');
 
 $node->stop;
 done_testing();
