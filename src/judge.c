@@ -437,7 +437,7 @@ judge_tested(PgperfPair *cs, StringInfo reason)
 			append_change(reason, in.speedup, cs->p);
 			append_blocks(reason, &in);
 			if (r.work_moved)
-				appendStringInfo(reason, ": the same plan does %s work per call, so the data changed (its size, layout or distribution), not the plan",
+				appendStringInfo(reason, ": the same plan does %s work per call: the data (its size, layout or distribution) or the parameter values changed, not the plan",
 								 r.faster ? "less" : "more");
 			else
 				appendStringInfoString(reason, "; not a plan effect (load, locks, settings or data?)");

@@ -19,7 +19,8 @@
  *	  when the reads moved with it;
  *	- otherwise: improved or regressed, with the same plan; noted when its
  *	  blocks per call moved by a quarter or more the way the time did (the
- *	  same plan doing more or less work: the data changed, not the plan).
+ *	  same plan doing more or less work: the data or the parameter values
+ *	  changed, not the plan).
  * The time moved when the adjusted p-value is below alpha and the mean moved
  * by at least min_change (relative).  Plain C, no postgres.h.
  */
