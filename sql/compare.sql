@@ -101,6 +101,28 @@ SELECT verdict, plan_changed FROM pgperf.compare()
  WHERE query LIKE 'SELECT count(*) FROM cmp WHERE grp%';
 RESET pgperf.compare_min_change;
 
+-- a query rewritten into two (as in the Funkwhale case): the report's
+-- workload line counts every call of both windows, and its New and Gone
+-- sections put the two sides of the rewrite side by side, longest first
+-- (times, queryids and window ids masked)
+SELECT pgperf.mark('one query') AS r0 \gset
+DO $$ BEGIN FOR i IN 1..5 LOOP
+  PERFORM count(*) FROM cmp a JOIN cmp b USING (id) WHERE a.grp = i;
+END LOOP; END $$;
+SELECT pgperf.mark('two queries') AS r1 \gset
+DO $$ BEGIN FOR i IN 1..5 LOOP
+  PERFORM count(*) FROM cmp WHERE grp = i;
+  PERFORM count(*) FROM img WHERE id = i;
+END LOOP; END $$;
+SELECT pgperf.mark('done') IS NOT NULL AS t;
+SELECT regexp_replace(regexp_replace(regexp_replace(line,
+         '[0-9.]+ (ms|s)\M', 'T', 'g'), 'queryid -?[0-9]+', 'queryid Q'), 'window [0-9]+', 'window N', 'g') AS line
+  FROM regexp_split_to_table(pgperf.report(:r0, :r1), '\n') WITH ORDINALITY AS l(line, n)
+ WHERE line ~ '^(Workload|[0-9]+ statements)'
+    OR n >= (SELECT min(n) FROM regexp_split_to_table(pgperf.report(:r0, :r1), '\n')
+                                WITH ORDINALITY AS h(line, n) WHERE line ~ '^New')
+ ORDER BY n;
+
 -- bad input: clear errors (messages naming window ids show their SQLSTATE only)
 \set VERBOSITY terse
 SELECT * FROM pgperf.compare(0, :w1);

@@ -497,6 +497,58 @@ append_query_line(StringInfo buf, const PgperfPair *cs)
 		appendStringInfoString(buf, "...");
 }
 
+/* Time a statement ran on one side, failed executions included. */
+static double
+side_ms(const PgperfSide *side)
+{
+	return side->exec.sum + side->failed_ms;
+}
+
+static int
+more_time_first(const void *x, const void *y, void *arg)
+{
+	int			s = *(const int *) arg;
+	double		tx = side_ms(&(*(const PgperfPair *const *) x)->side[s]);
+	double		ty = side_ms(&(*(const PgperfPair *const *) y)->side[s]);
+
+	return (tx < ty) - (tx > ty);
+}
+
+/*
+ * Appends the new (or gone) statements that ran longest in the window they
+ * ran in: a query rewritten into others shows as one gone and others new,
+ * and this is where the two sides of the rewrite stand side by side.
+ */
+static void
+append_new_or_gone(StringInfo buf, Comparison *cmp, PgperfVerdict v)
+{
+	int			s = (v == PGPERF_NEW) ? 1 : 0;
+	PgperfPair **list = palloc(sizeof(PgperfPair *) * Max(cmp->n, 1));
+	int			n = 0;
+
+	for (int k = 0; k < cmp->n; k++)
+		if (cmp->stmts[k]->verdict == v)
+			list[n++] = cmp->stmts[k];
+	qsort_arg(list, n, sizeof(PgperfPair *), more_time_first, &s);
+	for (int k = 0; k < n && k < 5; k++)
+	{
+		const PgperfSide *side = &list[k]->side[s];
+
+		if (k == 0)
+			appendStringInfo(buf, "\n%s (most time first; run only in window %u):\n",
+							 v == PGPERF_NEW ? "New" : "Gone",
+							 s == 1 ? cmp->after.id : cmp->before.id);
+		appendStringInfo(buf, "  %d. ", k + 1);
+		append_query_line(buf, list[k]);
+		appendStringInfo(buf, "\n     queryid " INT64_FORMAT ", " INT64_FORMAT " call%s, ",
+						 (int64) list[k]->queryid, side->exec.n + side->failed,
+						 side->exec.n + side->failed == 1 ? "" : "s");
+		PgperfAppendMs(buf, side_ms(side));
+		appendStringInfoString(buf, " in all\n");
+	}
+	pfree(list);
+}
+
 /* Appends the top statements of one verdict to a report. */
 static void
 append_section(StringInfo buf, Comparison *cmp, PgperfVerdict v, const char *title)
@@ -535,9 +587,16 @@ build_report(Comparison *cmp)
 	StringInfoData buf;
 	int			counts[PGPERF_INSUFFICIENT + 1] = {0};
 	int			changed = 0;
+	int64		calls[2] = {0, 0};
+	double		ms[2] = {0, 0};
 
 	for (int k = 0; k < cmp->n; k++)
 	{
+		for (int s = 0; s < 2; s++)
+		{
+			calls[s] += cmp->stmts[k]->side[s].exec.n + cmp->stmts[k]->side[s].failed;
+			ms[s] += side_ms(&cmp->stmts[k]->side[s]);
+		}
 		counts[cmp->stmts[k]->verdict]++;
 		if (cmp->stmts[k]->side[0].nplans > 0 && cmp->stmts[k]->side[1].nplans > 0 &&
 			PgperfPlansDiffer(cmp->stmts[k]))
@@ -557,12 +616,22 @@ build_report(Comparison *cmp)
 					 counts[PGPERF_IMPROVED], counts[PGPERF_REGRESSED], counts[PGPERF_CACHE_EFFECT],
 					 counts[PGPERF_UNCHANGED], counts[PGPERF_INSUFFICIENT], counts[PGPERF_NEW],
 					 counts[PGPERF_GONE], changed);
+	/* the whole workload, for changes no single statement shows */
+	appendStringInfo(&buf, "Workload: " INT64_FORMAT " calls, ", calls[0]);
+	PgperfAppendMs(&buf, ms[0]);
+	appendStringInfo(&buf, " of execution in window %u; " INT64_FORMAT " calls, ",
+					 cmp->before.id, calls[1]);
+	PgperfAppendMs(&buf, ms[1]);
+	appendStringInfo(&buf, " in window %u (all statements, failed executions included).\n",
+					 cmp->after.id);
 	append_section(&buf, cmp, PGPERF_REGRESSED, "Regressed (most time lost first):");
 	append_section(&buf, cmp, PGPERF_IMPROVED, "Improved (most time saved first):");
 	append_section(&buf, cmp, PGPERF_CACHE_EFFECT,
 				   "Cache effects (same plan; not credited to any change):");
 	if (counts[PGPERF_IMPROVED] + counts[PGPERF_REGRESSED] + counts[PGPERF_CACHE_EFFECT] == 0)
 		appendStringInfoString(&buf, "\nNo statement changed significantly.\n");
+	append_new_or_gone(&buf, cmp, PGPERF_NEW);
+	append_new_or_gone(&buf, cmp, PGPERF_GONE);
 	return cstring_to_text(buf.data);
 }
 
