@@ -603,6 +603,44 @@ PgperfFetchText(PgperfTextRef ref, uint32 off, uint32 len, int encoding)
 	return conv;
 }
 
+/*
+ * Reads the sample parameters of plan record 'pr' (the shared lock held):
+ * each one's type, and its value as a palloc'd string in the database
+ * encoding, NULL for a NULL.  'types' and 'values' hold pr->nparams entries;
+ * returns how many were read (a damaged entry ends the list).  The layout
+ * is capture.c's: per parameter, its type, its length (-1 for NULL), then
+ * that many bytes of text.
+ */
+int
+PgperfReadParams(const PgperfPlanEntry *pr, Oid *types, char **values)
+{
+	uint32		off = pr->plan_len + pr->sample_len;
+	uint32		end = off + pr->params_len;
+	int			n = 0;
+
+	while (n < pr->nparams && (uint64) off + sizeof(Oid) + sizeof(int32) <= end)
+	{
+		const char *p = pgperf_text_area + pr->blob.off + off;
+		int32		len;
+
+		memcpy(&types[n], p, sizeof(Oid));
+		memcpy(&len, p + sizeof(Oid), sizeof(int32));
+		off += sizeof(Oid) + sizeof(int32);
+		if (len > (int64) end - off)
+			break;
+		values[n] = NULL;
+		if (len >= 0)
+		{
+			values[n] = PgperfFetchText(pr->blob, off, len, pr->encoding);
+			if (values[n] == NULL)
+				break;
+			off += len;
+		}
+		n++;
+	}
+	return n;
+}
+
 PgperfInfo
 PgperfGetInfo(void)
 {

@@ -230,6 +230,7 @@ extern void PgperfStoreQueryText(const PgperfQueryKey *key, const char *text,
 extern void PgperfCopyEntry(PgperfStatEntry *entry, PgperfCounters *out);
 extern char *PgperfFetchText(PgperfTextRef ref, uint32 off, uint32 len,
 							 int encoding);
+extern int	PgperfReadParams(const PgperfPlanEntry *pr, Oid *types, char **values);
 extern PgperfInfo PgperfGetInfo(void);
 extern int64 PgperfReset(Oid userid, Oid dbid, uint64 queryid,
 						 TimestampTz now);

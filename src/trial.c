@@ -251,31 +251,9 @@ plan_names(const char *plan, const char *name)
 static void
 read_params(const PgperfPlanEntry *pr, Candidate *c)
 {
-	const char *base = pgperf_text_area + pr->blob.off;
-	const char *p = base + pr->plan_len + pr->sample_len;
-	const char *end = p + pr->params_len;
-
 	c->ptypes = palloc0(sizeof(Oid) * Max(pr->nparams, 1));
 	c->pvalues = palloc0(sizeof(char *) * Max(pr->nparams, 1));
-	while (c->nparams < pr->nparams && p + 2 * sizeof(int32) <= end)
-	{
-		Oid			type;
-		int32		len;
-
-		memcpy(&type, p, sizeof(Oid));
-		memcpy(&len, p + sizeof(Oid), sizeof(int32));
-		p += 2 * sizeof(int32);
-		if (len > end - p)
-			break;
-		c->ptypes[c->nparams] = type;
-		if (len >= 0)
-		{
-			c->pvalues[c->nparams] = PgperfFetchText(pr->blob, p - base, len,
-													 pr->encoding);
-			p += len;
-		}
-		c->nparams++;
-	}
+	c->nparams = PgperfReadParams(pr, c->ptypes, c->pvalues);
 }
 
 typedef struct QueryCalls

@@ -258,43 +258,24 @@ plan_uses(void)
 static void
 sample_params(const PgperfPlanEntry *pr, Datum *values, bool *nulls)
 {
-	const char *p = pgperf_text_area + pr->blob.off + pr->plan_len + pr->sample_len;
-	const char *end = p + pr->params_len;
+	Oid		   *types = palloc(sizeof(Oid) * Max(pr->nparams, 1));
+	char	  **texts = palloc(sizeof(char *) * Max(pr->nparams, 1));
 	Datum	   *vals = palloc(sizeof(Datum) * Max(pr->nparams, 1));
 	bool	   *valnulls = palloc(sizeof(bool) * Max(pr->nparams, 1));
-	Datum	   *types = palloc(sizeof(Datum) * Max(pr->nparams, 1));
-	int			dims[1];
+	Datum	   *typedatums = palloc(sizeof(Datum) * Max(pr->nparams, 1));
+	int			n = PgperfReadParams(pr, types, texts);
+	int			dims[1] = {n};
 	int			lbs[1] = {1};
-	int			n = 0;
 
-	while (n < pr->nparams && p + 2 * sizeof(int32) <= end)
+	for (int i = 0; i < n; i++)
 	{
-		Oid			type;
-		int32		len;
-
-		memcpy(&type, p, sizeof(Oid));
-		memcpy(&len, p + sizeof(Oid), sizeof(int32));
-		p += 2 * sizeof(int32);
-		if (len > end - p)
-			break;
-		types[n] = ObjectIdGetDatum(type);
-		valnulls[n] = (len < 0);
-		if (len >= 0)
-		{
-			char	   *s = PgperfFetchText(pr->blob, p - (pgperf_text_area + pr->blob.off),
-											len, pr->encoding);
-
-			vals[n] = s ? CStringGetTextDatum(s) : CStringGetTextDatum("");
-			p += len;
-		}
-		else
-			vals[n] = (Datum) 0;
-		n++;
+		valnulls[i] = (texts[i] == NULL);
+		vals[i] = texts[i] ? CStringGetTextDatum(texts[i]) : (Datum) 0;
+		typedatums[i] = ObjectIdGetDatum(types[i]);
 	}
-	dims[0] = n;
 	values[0] = PointerGetDatum(construct_md_array(vals, valnulls, 1, dims, lbs,
 												   TEXTOID, -1, false, TYPALIGN_INT));
-	values[1] = PointerGetDatum(construct_array(types, n, REGTYPEOID, sizeof(Oid),
+	values[1] = PointerGetDatum(construct_array(typedatums, n, REGTYPEOID, sizeof(Oid),
 												true, TYPALIGN_INT));
 	nulls[0] = nulls[1] = false;
 }
