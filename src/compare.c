@@ -533,6 +533,7 @@ append_new_or_gone(StringInfo buf, Comparison *cmp, PgperfVerdict v)
 	for (int k = 0; k < n && k < 5; k++)
 	{
 		const PgperfSide *side = &list[k]->side[s];
+		int64		runs = PgperfSideExecutions(side);
 
 		if (k == 0)
 			appendStringInfo(buf, "\n%s (most time first; run only in window %u):\n",
@@ -541,8 +542,7 @@ append_new_or_gone(StringInfo buf, Comparison *cmp, PgperfVerdict v)
 		appendStringInfo(buf, "  %d. ", k + 1);
 		append_query_line(buf, list[k]);
 		appendStringInfo(buf, "\n     queryid " INT64_FORMAT ", " INT64_FORMAT " call%s, ",
-						 (int64) list[k]->queryid, side->exec.n + side->failed,
-						 side->exec.n + side->failed == 1 ? "" : "s");
+						 (int64) list[k]->queryid, runs, runs == 1 ? "" : "s");
 		PgperfAppendMs(buf, side_ms(side));
 		appendStringInfoString(buf, " in all\n");
 	}
@@ -594,7 +594,7 @@ build_report(Comparison *cmp)
 	{
 		for (int s = 0; s < 2; s++)
 		{
-			calls[s] += cmp->stmts[k]->side[s].exec.n + cmp->stmts[k]->side[s].failed;
+			calls[s] += PgperfSideExecutions(&cmp->stmts[k]->side[s]);
 			ms[s] += side_ms(&cmp->stmts[k]->side[s]);
 		}
 		counts[cmp->stmts[k]->verdict]++;
