@@ -745,8 +745,7 @@ run_once(Candidate *c, PlannedStmt *ps, RunFigures *f)
 		CurrentResourceOwner = owner;
 
 		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED && trial_timed_out)
-			error = psprintf("ran longer than pgperf.trial_statement_timeout (%d ms)",
-							 pgperf_trial_statement_timeout);
+			;					/* the run's own timeout: said below */
 		else if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
 				 edata->elevel > ERROR)
 			ReThrowError(edata);	/* the caller's own cancel ends the trial */
@@ -755,6 +754,21 @@ run_once(Candidate *c, PlannedStmt *ps, RunFigures *f)
 		FreeErrorData(edata);
 	}
 	PG_END_TRY();
+	if (trial_timed_out)
+	{
+		/*
+		 * Either the timeout's cancel ended the run, or the timeout fired
+		 * after the run's last interrupt check (in ExecutorEnd, say) and its
+		 * cancel is still pending: it would end the whole trial at the next
+		 * check as if the user had cancelled.  The run took longer than the
+		 * limit either way; take the cancel back.  (A user's cancel arriving
+		 * in that same instant goes with it.)
+		 */
+		QueryCancelPending = false;
+		if (error == NULL)
+			error = psprintf("ran longer than pgperf.trial_statement_timeout (%d ms)",
+							 pgperf_trial_statement_timeout);
+	}
 	trial_timed_out = false;
 	return error;
 }
