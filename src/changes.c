@@ -15,14 +15,15 @@
  * each one when it is read, with compare()'s rules (judge.c): the old plan's
  * executions against the new plan's, over the windows kept, adjusted
  * together.  A change is pending until both plans have
- * pgperf.compare_min_calls executions.
+ * pgperf.compare_min_calls executions.  Judging copies the ring, then the
+ * entries of the statements it names (store.c's batched readers), into one
+ * side per statement and plan: memory grows with the entries kept, not with
+ * the number of changes, and each change's pair of sides is put together
+ * only while it is judged.
  *
- * With pgperf.log_regressions on, backends look at the open changes at most
- * every CHECK_INTERVAL, after recording an execution, and log each change
- * the first time it is judged a regression; a change that settles otherwise
- * (its new plan ran SETTLE_FACTOR times the minimum without regressing) is
- * closed.  The check only reads shared memory (under the shared lock) and
- * closes changes under the exclusive one.
+ * The regression log (worker.c) judges the open changes the same way, with
+ * the server's settings, and closes each change once it is logged or has
+ * settled (see PgperfCloseChange).
  */
 #include "postgres.h"
 
@@ -38,19 +39,15 @@
 #include "utils/timestamp.h"
 
 #include "changes.h"
+#include "core/signif.h"
 #include "judge.h"
 #include "store.h"
 
-#define CHECK_INTERVAL_MS	10000
-#define SETTLE_FACTOR		10
 #define PLAN_CHANGES_COLS	23
 
 int			pgperf_max_plan_changes = 1000;
-bool		pgperf_log_regressions = false;
-int			pgperf_log_regressions_level = LOG;
 PgperfChanges *pgperf_changes = NULL;
 
-static TimestampTz last_check = 0;
 
 PG_FUNCTION_INFO_V1(pgperf_get_plan_changes);
 
@@ -135,13 +132,47 @@ PgperfClearChangesLocked(void)
 	pg_atomic_write_u32(&pgperf_changes->open, 0);
 }
 
-/* Identifies the statement of a change: a key of the local index. */
+/* Identifies a statement of a change: a key of the local tables. */
 typedef struct StmtKey
 {
 	uint64		queryid;
 	Oid			userid;
 	Oid			dbid;
 } StmtKey;
+
+/* A statement that changed plan: which plan it ran last, and its text. */
+typedef struct StmtInfo
+{
+	StmtKey		key;
+	uint64		latest_planid;
+	TimestampTz latest_seen;
+	bool		text_read;
+	char	   *query;
+} StmtInfo;
+
+/* Identifies one plan of a statement. */
+typedef struct PlanSideKey
+{
+	StmtKey		stmt;
+	uint64		planid;
+} PlanSideKey;
+
+/* All the executions of one plan of a statement, over the windows kept. */
+typedef struct PlanSide
+{
+	PlanSideKey key;
+	PgperfSide *side;			/* NULL until an entry adds to it */
+	bool		text_read;
+	char	   *plan_text;
+} PlanSide;
+
+/* The changes being judged, and the sides they are judged on. */
+typedef struct ChangeScan
+{
+	HTAB	   *stmts;			/* StmtKey -> StmtInfo */
+	HTAB	   *sides;			/* PlanSideKey -> PlanSide */
+	bool		all_stats;
+} ChangeScan;
 
 static inline void
 stmt_key(StmtKey *key, uint64 queryid, Oid userid, Oid dbid)
@@ -152,133 +183,225 @@ stmt_key(StmtKey *key, uint64 queryid, Oid userid, Oid dbid)
 	key->dbid = dbid;
 }
 
-/* The changes of one statement, in the local index. */
-typedef struct StmtChanges
+static inline void
+side_key(PlanSideKey *key, const StmtKey *stmt, uint64 planid)
 {
-	StmtKey		key;
-	List	   *changes;		/* indexes into the arrays below */
-	uint64		latest_planid;	/* the plan it ran last, of all its plans */
-	TimestampTz latest_seen;
-} StmtChanges;
+	memset(key, 0, sizeof(*key));
+	key->stmt = *stmt;
+	key->planid = planid;
+}
 
-/* A snapshot of the changes, judged. */
-typedef struct Judged
+/* Chooses the entries of statements that changed plan; under the lock. */
+static bool
+change_filter(const PgperfStatKey *key, void *arg)
 {
-	int			n;
-	PgperfPlanChange *changes;	/* copies */
-	PgperfPair *pairs;			/* side 0: old plan, side 1: new plan */
-	PgperfPair **ptrs;
-	uint64	   *current_planid; /* of each change's statement */
-} Judged;
+	ChangeScan *cs = arg;
+	StmtKey		sk;
 
-/*
- * Copies the changes (only the open ones if 'open_only') and merges each
- * one's old-plan and new-plan entries, over all windows, with the texts the
- * reasons need; then judges them together.  'all_stats': whether texts of
- * every role may be used.
- */
-static Judged *
-judge_changes(bool open_only, bool all_stats)
+	stmt_key(&sk, key->queryid, key->userid, key->dbid);
+	/* HASH_FIND on a local table allocates nothing and raises nothing */
+	return hash_search(cs->stmts, &sk, HASH_FIND, NULL) != NULL;
+}
+
+/* Adds a copied entry to its plan's side, and notes the plan ran last. */
+static void
+change_add(PgperfEntryCopy *copy, void *arg)
 {
-	Judged	   *j = palloc0(sizeof(Judged));
+	ChangeScan *cs = arg;
+	StmtKey		sk;
+	PlanSideKey pk;
+	StmtInfo   *si;
+	PlanSide   *ps;
+
+	stmt_key(&sk, copy->key.queryid, copy->key.userid, copy->key.dbid);
+	si = hash_search(cs->stmts, &sk, HASH_FIND, NULL);
+	if (si == NULL)
+		return;
+	if (copy->c.last_seen > si->latest_seen)
+	{
+		si->latest_seen = copy->c.last_seen;
+		si->latest_planid = copy->key.planid;
+	}
+	side_key(&pk, &sk, copy->key.planid);
+	ps = hash_search(cs->sides, &pk, HASH_FIND, NULL);
+	if (ps == NULL)
+		return;					/* a plan no change names */
+	if (ps->side == NULL)
+		ps->side = palloc0(sizeof(PgperfSide));
+	PgperfSideAdd(ps->side, &copy->c, copy->key.planid, copy->key.userid,
+				  PgperfMaySee(copy->key.userid, cs->all_stats));
+}
+
+/* Puts the side of one plan of a change into 'out' (empty if none ran). */
+static void
+fill_side(ChangeScan *cs, const StmtKey *sk, uint64 planid, bool texts,
+		  PgperfSide *out)
+{
+	PlanSideKey pk;
+	PlanSide   *ps;
+
+	side_key(&pk, sk, planid);
+	ps = hash_search(cs->sides, &pk, HASH_FIND, NULL);
+	if (ps == NULL || ps->side == NULL)
+	{
+		memset(out, 0, sizeof(*out));
+		return;
+	}
+	if (texts && !ps->text_read && ps->side->nplans > 0 && ps->side->plans[0].visible)
+	{
+		PgperfPlanKey key;
+		PgperfPlanCopy pc;
+
+		memset(&key, 0, sizeof(key));
+		key.queryid = sk->queryid;
+		key.planid = planid;
+		key.userid = sk->userid;
+		key.dbid = sk->dbid;
+		if (PgperfGetPlan(&key, true, &pc))
+		{
+			ps->plan_text = PgperfPlanText(&pc);
+			PgperfFreeRaw(&pc.blob);
+		}
+		ps->text_read = true;
+	}
+	*out = *ps->side;
+	out->plan_text = ps->plan_text;
+}
+
+/* Puts a change's two sides and its statement's text into 'pair'. */
+static void
+fill_pair(ChangeScan *cs, const PgperfPlanChange *ch, bool texts, PgperfPair *pair)
+{
+	StmtKey		sk;
+	StmtInfo   *si;
+	bool		may_see = PgperfMaySee(ch->userid, cs->all_stats);
+
+	stmt_key(&sk, ch->queryid, ch->userid, ch->dbid);
+	memset(pair, 0, sizeof(*pair));
+	pair->queryid = ch->queryid;
+	pair->text_userid = ch->userid;
+	pair->visible = may_see;
+	fill_side(cs, &sk, ch->old_planid, texts && may_see, &pair->side[0]);
+	fill_side(cs, &sk, ch->new_planid, texts && may_see, &pair->side[1]);
+	if (texts && may_see)
+	{
+		si = hash_search(cs->stmts, &sk, HASH_FIND, NULL);
+		if (!si->text_read)
+		{
+			si->query = PgperfQueryText(ch->queryid, ch->userid, ch->dbid);
+			si->text_read = true;
+		}
+		pair->query = si->query;
+	}
+}
+
+void
+PgperfJudgeChanges(bool open_only, bool all_stats, PgperfChangeVisitor visit,
+				   void *arg)
+{
+	int			capacity = pgperf_changes->capacity;	/* fixed at start */
+	PgperfPlanChange *changes = palloc(sizeof(PgperfPlanChange) * capacity);
+	int			n = 0;
+	int			ntested = 0;
+	double	   *p;
+	double	   *q;
+	int		   *work;
+	int		   *tested_at;
 	HASHCTL		info;
-	HTAB	   *index;
-	HASH_SEQ_STATUS hs;
-	PgperfStatEntry *e;
-	int			count;
+	ChangeScan	cs;
+	PgperfPair *pair = palloc(sizeof(PgperfPair));
 
-	memset(&info, 0, sizeof(info));
-	info.keysize = sizeof(StmtKey);
-	info.entrysize = sizeof(StmtChanges);
-	info.hcxt = CurrentMemoryContext;
-	index = hash_create("pgperf changes", 64, &info, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-
+	/* under the lock: a copy of the ring */
 	LWLockAcquire(pgperf_shared->lock, LW_SHARED);
-	count = pgperf_changes->count;
-	j->changes = palloc(sizeof(PgperfPlanChange) * Max(count, 1));
-	j->pairs = palloc0(sizeof(PgperfPair) * Max(count, 1));
-	j->ptrs = palloc(sizeof(PgperfPair *) * Max(count, 1));
-	j->current_planid = palloc0(sizeof(uint64) * Max(count, 1));
-	for (int i = 0; i < count; i++)
+	for (int i = 0; i < pgperf_changes->count; i++)
 	{
 		PgperfPlanChange *ch = PgperfChangeAt(i);
-		StmtKey		key;
-		StmtChanges *sc;
-		bool		found;
 
-		if (open_only && !ch->open)
-			continue;
-		j->changes[j->n] = *ch;
-		j->pairs[j->n].queryid = ch->queryid;
-		j->ptrs[j->n] = &j->pairs[j->n];
-		stmt_key(&key, ch->queryid, ch->userid, ch->dbid);
-		sc = hash_search(index, &key, HASH_ENTER, &found);
-		if (!found)
-		{
-			sc->changes = NIL;
-			sc->latest_planid = 0;
-			sc->latest_seen = DT_NOBEGIN;
-		}
-		sc->changes = lappend_int(sc->changes, j->n);
-		j->n++;
-	}
-
-	/* one pass over the entries, each added to the changes of its plans */
-	if (j->n > 0)
-	{
-		hash_seq_init(&hs, pgperf_stat_hash);
-		while ((e = hash_seq_search(&hs)) != NULL)
-		{
-			StmtKey		key;
-			StmtChanges *sc;
-			ListCell   *lc;
-			PgperfCounters c;
-
-			stmt_key(&key, e->key.queryid, e->key.userid, e->key.dbid);
-			sc = hash_search(index, &key, HASH_FIND, NULL);
-			if (sc == NULL)
-				continue;
-			PgperfCopyEntry(e, &c);
-			if (c.last_seen > sc->latest_seen)
-			{
-				sc->latest_seen = c.last_seen;
-				sc->latest_planid = e->key.planid;
-			}
-			foreach(lc, sc->changes)
-			{
-				int			k = lfirst_int(lc);
-				int			w;
-
-				if (e->key.planid == j->changes[k].old_planid)
-					w = 0;
-				else if (e->key.planid == j->changes[k].new_planid)
-					w = 1;
-				else
-					continue;
-				PgperfPairSeenBy(&j->pairs[k], e->key.userid,
-								 PgperfMaySee(e->key.userid, all_stats));
-				PgperfSideAdd(&j->pairs[k].side[w], &c, e->key.planid, e->key.userid,
-							  PgperfMaySee(e->key.userid, all_stats));
-			}
-		}
-		for (int k = 0; k < j->n; k++)
-		{
-			StmtKey		key;
-
-			stmt_key(&key, j->changes[k].queryid, j->changes[k].userid, j->changes[k].dbid);
-			j->current_planid[k] =
-				((StmtChanges *) hash_search(index, &key, HASH_FIND, NULL))->latest_planid;
-			if (j->pairs[k].text_userid == InvalidOid)
-				PgperfPairSeenBy(&j->pairs[k], j->changes[k].userid,
-								 PgperfMaySee(j->changes[k].userid, all_stats));
-			PgperfPairTexts(&j->pairs[k]);
-		}
+		if (!open_only || ch->open)
+			changes[n++] = *ch;
 	}
 	LWLockRelease(pgperf_shared->lock);
-	hash_destroy(index);
+	if (n == 0)
+		return;
 
-	PgperfJudge(j->ptrs, j->n, 0, 0);
-	return j;
+	cs.all_stats = all_stats;
+	memset(&info, 0, sizeof(info));
+	info.keysize = sizeof(StmtKey);
+	info.entrysize = sizeof(StmtInfo);
+	info.hcxt = CurrentMemoryContext;
+	cs.stmts = hash_create("pgperf changed statements", 64, &info,
+						   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	info.keysize = sizeof(PlanSideKey);
+	info.entrysize = sizeof(PlanSide);
+	cs.sides = hash_create("pgperf plan sides", 128, &info,
+						   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	for (int k = 0; k < n; k++)
+	{
+		StmtKey		sk;
+		PlanSideKey pk;
+		StmtInfo   *si;
+		PlanSide   *ps;
+		bool		found;
+
+		stmt_key(&sk, changes[k].queryid, changes[k].userid, changes[k].dbid);
+		si = hash_search(cs.stmts, &sk, HASH_ENTER, &found);
+		if (!found)
+		{
+			si->latest_planid = 0;
+			si->latest_seen = DT_NOBEGIN;
+			si->text_read = false;
+			si->query = NULL;
+		}
+		for (int w = 0; w < 2; w++)
+		{
+			side_key(&pk, &sk, w == 0 ? changes[k].old_planid : changes[k].new_planid);
+			ps = hash_search(cs.sides, &pk, HASH_ENTER, &found);
+			if (!found)
+			{
+				ps->side = NULL;
+				ps->text_read = false;
+				ps->plan_text = NULL;
+			}
+		}
+	}
+	PgperfScanEntries(change_filter, &cs, false, change_add, &cs);
+
+	/* test every change with enough executions, adjust over all of them */
+	p = palloc(sizeof(double) * n);
+	q = palloc(sizeof(double) * n);
+	work = palloc(sizeof(int) * n);
+	tested_at = palloc(sizeof(int) * n);
+	for (int k = 0; k < n; k++)
+	{
+		fill_pair(&cs, &changes[k], false, pair);
+		tested_at[k] = -1;
+		if (PgperfPairTest(&pair->side[0], &pair->side[1], &p[ntested]))
+			tested_at[k] = ntested++;
+	}
+	bh_adjust(p, ntested, q, work);
+
+	for (int k = 0; k < n; k++)
+	{
+		StmtKey		sk;
+		StmtInfo   *si;
+
+		fill_pair(&cs, &changes[k], true, pair);
+		pair->tested = tested_at[k] >= 0;
+		pair->p = pair->tested ? q[tested_at[k]] : 1;
+		PgperfJudgeOne(pair, 0, 0);
+		stmt_key(&sk, changes[k].queryid, changes[k].userid, changes[k].dbid);
+		si = hash_search(cs.stmts, &sk, HASH_FIND, NULL);
+		visit(&changes[k], pair, si->latest_planid == changes[k].new_planid, arg);
+		pfree(pair->reason);
+	}
+	hash_destroy(cs.stmts);
+	hash_destroy(cs.sides);
+	pfree(changes);
+	pfree(pair);
+	pfree(p);
+	pfree(q);
+	pfree(work);
+	pfree(tested_at);
 }
 
 /*
@@ -322,74 +445,76 @@ set_float(Datum *values, bool *nulls, int i, bool valid, double v)
 	values[i] = valid ? Float8GetDatum(v) : (Datum) 0;
 }
 
+/* Puts one judged change into the plan_changes view's result. */
+static void
+put_change(const PgperfPlanChange *ch, PgperfPair *p, bool still_current, void *arg)
+{
+	ReturnSetInfo *rsinfo = arg;
+	PgperfSide *o = &p->side[0];
+	PgperfSide *n = &p->side[1];
+	Datum		values[PLAN_CHANGES_COLS];
+	bool		nulls[PLAN_CHANGES_COLS];
+	char	   *reason = p->reason;
+	const char *status = change_status(p, &reason);
+	bool		ho = o->exec.n > 0,
+				hn = n->exec.n > 0;
+	int			i = 0;
+
+	memset(nulls, 0, sizeof(nulls));
+	values[i++] = TimestampTzGetDatum(ch->detected_at);
+	values[i++] = Int32GetDatum((int32) ch->window_id);
+	values[i++] = ObjectIdGetDatum(ch->userid);
+	values[i++] = ObjectIdGetDatum(ch->dbid);
+	values[i++] = Int64GetDatum((int64) ch->queryid);
+	if (!p->visible)
+		values[i++] = CStringGetTextDatum("<insufficient privilege>");
+	else if (p->query != NULL)
+		values[i++] = CStringGetTextDatum(p->query);
+	else
+		nulls[i++] = true;
+	values[i++] = Int64GetDatum((int64) ch->old_planid);
+	values[i++] = Int64GetDatum((int64) ch->new_planid);
+	values[i++] = Int64GetDatum(o->exec.n);
+	values[i++] = Int64GetDatum(n->exec.n);
+	set_float(values, nulls, i++, ho, o->exec.mean);
+	set_float(values, nulls, i++, hn, n->exec.mean);
+	set_float(values, nulls, i++, ho, ho ? PgperfSidePercentile(o, 0.95) : 0);
+	set_float(values, nulls, i++, hn, hn ? PgperfSidePercentile(n, 0.95) : 0);
+	set_float(values, nulls, i++, ho, PgperfSideBlocksPerCall(o));
+	set_float(values, nulls, i++, hn, PgperfSideBlocksPerCall(n));
+	values[i++] = Int64GetDatum(o->failed);
+	values[i++] = Int64GetDatum(n->failed);
+	set_float(values, nulls, i++, ho && hn, ho && hn ? o->exec.mean / n->exec.mean : 0);
+	set_float(values, nulls, i++, p->tested, p->p);
+	values[i++] = CStringGetTextDatum(status);
+	values[i++] = CStringGetTextDatum(reason);
+	/* the new plan is the one the statement ran last */
+	values[i++] = BoolGetDatum(still_current);
+	Assert(i == PLAN_CHANGES_COLS);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
 Datum
 pgperf_get_plan_changes(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	bool		all_stats;
-	Judged	   *j;
-
 	PgperfRequireShmem();
 	InitMaterializedSRF(fcinfo, 0);
-	all_stats = has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
-	j = judge_changes(false, all_stats);
-
-	for (int k = 0; k < j->n; k++)
-	{
-		PgperfPlanChange *ch = &j->changes[k];
-		PgperfPair *p = &j->pairs[k];
-		PgperfSide *o = &p->side[0];
-		PgperfSide *n = &p->side[1];
-		Datum		values[PLAN_CHANGES_COLS];
-		bool		nulls[PLAN_CHANGES_COLS];
-		char	   *reason = p->reason;
-		const char *status = change_status(p, &reason);
-		bool		ho = o->exec.n > 0,
-					hn = n->exec.n > 0;
-		int			i = 0;
-
-		memset(nulls, 0, sizeof(nulls));
-		values[i++] = TimestampTzGetDatum(ch->detected_at);
-		values[i++] = Int32GetDatum((int32) ch->window_id);
-		values[i++] = ObjectIdGetDatum(ch->userid);
-		values[i++] = ObjectIdGetDatum(ch->dbid);
-		values[i++] = Int64GetDatum((int64) ch->queryid);
-		if (!PgperfMaySee(ch->userid, all_stats))
-			values[i++] = CStringGetTextDatum("<insufficient privilege>");
-		else if (p->query != NULL)
-			values[i++] = CStringGetTextDatum(p->query);
-		else
-			nulls[i++] = true;
-		values[i++] = Int64GetDatum((int64) ch->old_planid);
-		values[i++] = Int64GetDatum((int64) ch->new_planid);
-		values[i++] = Int64GetDatum(o->exec.n);
-		values[i++] = Int64GetDatum(n->exec.n);
-		set_float(values, nulls, i++, ho, o->exec.mean);
-		set_float(values, nulls, i++, hn, n->exec.mean);
-		set_float(values, nulls, i++, ho, ho ? PgperfSidePercentile(o, 0.95) : 0);
-		set_float(values, nulls, i++, hn, hn ? PgperfSidePercentile(n, 0.95) : 0);
-		set_float(values, nulls, i++, ho, PgperfSideBlocksPerCall(o));
-		set_float(values, nulls, i++, hn, PgperfSideBlocksPerCall(n));
-		values[i++] = Int64GetDatum(o->failed);
-		values[i++] = Int64GetDatum(n->failed);
-		set_float(values, nulls, i++, ho && hn, ho && hn ? o->exec.mean / n->exec.mean : 0);
-		set_float(values, nulls, i++, p->tested, p->p);
-		values[i++] = CStringGetTextDatum(status);
-		values[i++] = CStringGetTextDatum(reason);
-		/* the new plan is the one the statement ran last */
-		values[i++] = BoolGetDatum(j->current_planid[k] == ch->new_planid);
-		Assert(i == PLAN_CHANGES_COLS);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	}
+	PgperfJudgeChanges(false, has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS),
+					   put_change, fcinfo->resultinfo);
 	return (Datum) 0;
 }
 
-/* Closes a change that was judged, if it is still the one in its slot. */
-static bool
-close_judged(const PgperfPlanChange *copy)
+/*
+ * Closes the change 'copy' was copied from, if it is still open in its slot;
+ * reports whether this call closed it (so that only one caller acts on it).
+ * Under the exclusive lock: a scan of the ring.
+ */
+bool
+PgperfCloseChange(const PgperfPlanChange *copy)
 {
 	bool		closed = false;
 
+	LWLockAcquire(pgperf_shared->lock, LW_EXCLUSIVE);
 	for (int i = 0; i < pgperf_changes->count; i++)
 	{
 		PgperfPlanChange *ch = PgperfChangeAt(i);
@@ -403,52 +528,6 @@ close_judged(const PgperfPlanChange *copy)
 			break;
 		}
 	}
+	LWLockRelease(pgperf_shared->lock);
 	return closed;
-}
-
-void
-PgperfMaybeLogRegressions(void)
-{
-	TimestampTz now = GetCurrentStatementStartTimestamp();
-	Judged	   *j;
-
-	if (pg_atomic_read_u32(&pgperf_changes->open) == 0 ||
-		!TimestampDifferenceExceeds(last_check, now, CHECK_INTERVAL_MS))
-		return;
-	last_check = now;
-
-	j = judge_changes(true, true);
-	for (int k = 0; k < j->n; k++)
-	{
-		PgperfPair *p = &j->pairs[k];
-		PgperfPlanChange *ch = &j->changes[k];
-		bool		regressed = (p->verdict == PGPERF_REGRESSED);
-		bool		settled = PgperfSideExecutions(&p->side[1]) >=
-			(int64) SETTLE_FACTOR * pgperf_compare_min_calls;
-		bool		log_it;
-
-		if (!regressed && !settled)
-			continue;
-		/* close it first, so that one backend only logs it */
-		LWLockAcquire(pgperf_shared->lock, LW_EXCLUSIVE);
-		log_it = close_judged(ch) && regressed;
-		LWLockRelease(pgperf_shared->lock);
-		if (!log_it)
-			continue;
-		ereport(pgperf_log_regressions_level,
-				(errmsg("pgperf: plan regression in query " INT64_FORMAT " (database %u, role %u), window %u",
-						(int64) ch->queryid, ch->dbid, ch->userid, ch->window_id),
-				 errdetail("Old plan " INT64_FORMAT ": " INT64_FORMAT " calls, mean %.3f ms, p95 %.3f ms, "
-						   INT64_FORMAT " failed; new plan " INT64_FORMAT ": " INT64_FORMAT
-						   " calls, mean %.3f ms, p95 %.3f ms, " INT64_FORMAT " failed; %s.  Statement: %.*s",
-						   (int64) ch->old_planid, p->side[0].exec.n, p->side[0].exec.mean,
-						   p->side[0].exec.n > 0 ? PgperfSidePercentile(&p->side[0], 0.95) : 0,
-						   p->side[0].failed,
-						   (int64) ch->new_planid, p->side[1].exec.n, p->side[1].exec.mean,
-						   p->side[1].exec.n > 0 ? PgperfSidePercentile(&p->side[1], 0.95) : 0,
-						   p->side[1].failed, p->reason,
-						   p->query ? pg_mbcliplen(p->query, strlen(p->query), 300) : 9,
-						   p->query ? p->query : "(no text)"),
-				 errhidestmt(true)));
-	}
 }

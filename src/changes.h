@@ -35,8 +35,6 @@ typedef struct PgperfChanges
 } PgperfChanges;
 
 extern int	pgperf_max_plan_changes;
-extern bool pgperf_log_regressions;
-extern int	pgperf_log_regressions_level;
 extern PgperfChanges *pgperf_changes;
 
 extern Size PgperfChangesShmemSize(void);
@@ -51,7 +49,17 @@ extern void PgperfClearChangesLocked(void);
 /* Returns the i-th oldest plan change kept; lock held. */
 extern PgperfPlanChange *PgperfChangeAt(int i);
 
-/* Logs newly detected regressions, at most every few seconds per backend. */
-extern void PgperfMaybeLogRegressions(void);
+struct PgperfPair;
+
+/* One change, judged; 'pair' holds its old (0) and new (1) plan's sides. */
+typedef void (*PgperfChangeVisitor) (const PgperfPlanChange *ch,
+									 struct PgperfPair *pair,
+									 bool still_current, void *arg);
+
+/* Judges the changes (only the open ones if 'open_only') and visits each. */
+extern void PgperfJudgeChanges(bool open_only, bool all_stats,
+							   PgperfChangeVisitor visit, void *arg);
+/* Closes the change 'copy' was copied from; true if this call closed it. */
+extern bool PgperfCloseChange(const PgperfPlanChange *copy);
 
 #endif							/* PGPERF_CHANGES_H */

@@ -107,65 +107,80 @@ window_by_label(const char *label)
 	return id;
 }
 
+/* What gather() reads: two windows of this database, one statement or all. */
+typedef struct GatherScan
+{
+	uint32		before;
+	uint32		after;
+	uint64		queryid;		/* 0: all */
+	Oid			dbid;
+	bool		all_stats;
+	HTAB	   *pairs;
+} GatherScan;
+
+/* Chooses the entries gather() reads; under the lock, raises nothing. */
+static bool
+gather_filter(const PgperfStatKey *key, void *arg)
+{
+	GatherScan *g = arg;
+
+	return key->dbid == g->dbid &&
+		(g->queryid == 0 || key->queryid == g->queryid) &&
+		(key->window_id == g->before || key->window_id == g->after);
+}
+
+/* Adds a copied entry to its statement's side. */
+static void
+gather_add(PgperfEntryCopy *copy, void *arg)
+{
+	GatherScan *g = arg;
+	const PgperfStatKey *key = &copy->key;
+	bool		may_see = PgperfMaySee(key->userid, g->all_stats);
+	PgperfPair *cs;
+	bool		found;
+
+	if (copy->c.exec.n == 0 && copy->c.failed_calls == 0)
+		return;					/* planned, never executed */
+	cs = hash_search(g->pairs, &key->queryid, HASH_ENTER, &found);
+	if (!found)
+	{
+		memset(((char *) cs) + sizeof(uint64), 0, sizeof(PgperfPair) - sizeof(uint64));
+		cs->queryid = key->queryid;
+	}
+	PgperfPairSeenBy(cs, key->userid, may_see);
+	PgperfSideAdd(&cs->side[key->window_id == g->before ? 0 : 1], &copy->c,
+				  key->planid, key->userid, may_see);
+}
+
 /*
  * Merges the entries of the two windows per statement (only 'queryid' if not
- * 0) and copies out the texts; returns the statements in a local hash table.
+ * 0) and reads the texts; returns the statements in a local hash table.
  */
 static HTAB *
 gather(uint32 before, uint32 after, uint64 queryid)
 {
 	HASHCTL		info;
-	HTAB	   *pairs;
 	HASH_SEQ_STATUS hs;
-	PgperfStatEntry *e;
 	PgperfPair *cs;
-	bool		all_stats = has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
+	GatherScan	g;
 
 	memset(&info, 0, sizeof(info));
 	info.keysize = sizeof(uint64);
 	info.entrysize = sizeof(PgperfPair);
 	info.hcxt = CurrentMemoryContext;
-	pairs = hash_create("pgperf compare", 256, &info,
-						HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	g.pairs = hash_create("pgperf compare", 256, &info,
+						  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	g.before = before;
+	g.after = after;
+	g.queryid = queryid;
+	g.dbid = MyDatabaseId;
+	g.all_stats = has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
+	PgperfScanEntries(gather_filter, &g, false, gather_add, &g);
 
-	LWLockAcquire(pgperf_shared->lock, LW_SHARED);
-	hash_seq_init(&hs, pgperf_stat_hash);
-	while ((e = hash_seq_search(&hs)) != NULL)
-	{
-		PgperfCounters c;
-		bool		found;
-		bool		may_see = PgperfMaySee(e->key.userid, all_stats);
-		int			w;
-
-		if (e->key.dbid != MyDatabaseId ||
-			(queryid != 0 && e->key.queryid != queryid))
-			continue;
-		if (e->key.window_id == before)
-			w = 0;
-		else if (e->key.window_id == after)
-			w = 1;
-		else
-			continue;
-
-		PgperfCopyEntry(e, &c);
-		if (c.exec.n == 0 && c.failed_calls == 0)
-			continue;			/* planned, never executed */
-		cs = hash_search(pairs, &e->key.queryid, HASH_ENTER, &found);
-		if (!found)
-		{
-			memset(((char *) cs) + sizeof(uint64), 0, sizeof(PgperfPair) - sizeof(uint64));
-			cs->queryid = e->key.queryid;
-		}
-		PgperfPairSeenBy(cs, e->key.userid, may_see);
-		PgperfSideAdd(&cs->side[w], &c, e->key.planid, e->key.userid, may_see);
-	}
-
-	/* texts, while the records cannot go away */
-	hash_seq_init(&hs, pairs);
+	hash_seq_init(&hs, g.pairs);
 	while ((cs = hash_seq_search(&hs)) != NULL)
-		PgperfPairTexts(cs);
-	LWLockRelease(pgperf_shared->lock);
-	return pairs;
+		PgperfPairTexts(cs, MyDatabaseId);
+	return g.pairs;
 }
 
 /* Orders statements for output: verdict, then time saved or lost. */

@@ -426,8 +426,6 @@ pgperf_ExecutorEnd(QueryDesc *queryDesc)
 		exec_unlink(ex);
 		if (queryDesc->totaltime != NULL && !ex->failed)
 			record_execution(queryDesc, ex);
-		if (pgperf_log_regressions)
-			PgperfMaybeLogRegressions();
 	}
 
 	if (prev_ExecutorEnd)

@@ -111,39 +111,25 @@ plan_calls_cmp(const void *a, const void *b)
 	return (ca < cb) - (ca > cb);
 }
 
-/* Returns the plan text of a plan record, or NULL; shared lock held. */
+/* Returns the plan text of a plan record, or NULL. */
 static char *
-plan_text(uint64 queryid, const PgperfSidePlan *plan)
+plan_text(uint64 queryid, Oid dbid, const PgperfSidePlan *plan)
 {
 	PgperfPlanKey pk;
-	PgperfPlanEntry *pr;
+	PgperfPlanCopy pc;
+	char	   *text = NULL;
 
 	memset(&pk, 0, sizeof(pk));
 	pk.queryid = queryid;
 	pk.planid = plan->planid;
 	pk.userid = plan->userid;
-	pk.dbid = MyDatabaseId;
-	pr = hash_search(pgperf_plan_hash, &pk, HASH_FIND, NULL);
-	if (pr == NULL)
-		return NULL;
-	return PgperfFetchText(pr->blob, 0, pr->plan_len, pr->encoding);
-}
-
-/* Returns the normalized text of a statement, or NULL; shared lock held. */
-static char *
-query_text(uint64 queryid, Oid userid)
-{
-	PgperfQueryKey qk;
-	PgperfQueryEntry *qr;
-
-	memset(&qk, 0, sizeof(qk));
-	qk.queryid = queryid;
-	qk.userid = userid;
-	qk.dbid = MyDatabaseId;
-	qr = hash_search(pgperf_query_hash, &qk, HASH_FIND, NULL);
-	if (qr == NULL)
-		return NULL;
-	return PgperfFetchText(qr->text, 0, qr->text.len, qr->encoding);
+	pk.dbid = dbid;
+	if (PgperfGetPlan(&pk, true, &pc))
+	{
+		text = PgperfPlanText(&pc);
+		PgperfFreeRaw(&pc.blob);
+	}
+	return text;
 }
 
 void
@@ -157,17 +143,17 @@ PgperfPairSeenBy(PgperfPair *p, Oid userid, bool may_see)
 }
 
 void
-PgperfPairTexts(PgperfPair *p)
+PgperfPairTexts(PgperfPair *p, Oid dbid)
 {
 	if (p->visible)
-		p->query = query_text(p->queryid, p->text_userid);
+		p->query = PgperfQueryText(p->queryid, p->text_userid, dbid);
 	for (int w = 0; w < 2; w++)
 	{
 		PgperfSide *s = &p->side[w];
 
 		qsort(s->plans, s->nplans, sizeof(PgperfSidePlan), plan_calls_cmp);
 		if (s->nplans > 0 && s->plans[0].visible)
-			s->plan_text = plan_text(p->queryid, &s->plans[0]);
+			s->plan_text = plan_text(p->queryid, dbid, &s->plans[0]);
 	}
 }
 
@@ -494,6 +480,59 @@ judge_failures(PgperfPair *cs, StringInfo reason)
 	return true;
 }
 
+bool
+PgperfPairTest(const PgperfSide *b, const PgperfSide *a, double *p)
+{
+	mw_result	r;
+
+	if (b->exec.n < pgperf_compare_min_calls || a->exec.n < pgperf_compare_min_calls ||
+		mw_test_binned(b->hist.bins, a->hist.bins, HIST_NBINS, &r) != 0)
+		return false;
+	*p = r.p;
+	return true;
+}
+
+void
+PgperfJudgeOne(PgperfPair *cs, uint32 before_id, uint32 after_id)
+{
+	StringInfoData reason;
+	PgperfSide *b = &cs->side[0];
+	PgperfSide *a = &cs->side[1];
+
+	initStringInfo(&reason);
+	if (executions(b) == 0)
+	{
+		cs->verdict = PGPERF_NEW;
+		appendStringInfo(&reason, "not run in window %u, first run in window %u",
+						 before_id, after_id);
+	}
+	else if (executions(a) == 0)
+	{
+		cs->verdict = PGPERF_GONE;
+		appendStringInfo(&reason, "run in window %u, not in window %u", before_id, after_id);
+	}
+	else if (judge_failures(cs, &reason))
+		;
+	else if (!cs->tested)
+	{
+		cs->verdict = PGPERF_INSUFFICIENT;
+		appendStringInfo(&reason,
+						 "only " INT64_FORMAT " call%s before and " INT64_FORMAT " after; "
+						 "pgperf.compare_min_calls = %d are needed on each side",
+						 b->exec.n, b->exec.n == 1 ? "" : "s", a->exec.n,
+						 pgperf_compare_min_calls);
+	}
+	else
+		judge_tested(cs, &reason);
+	cs->impact = 0;
+	if (b->exec.n > 0 && a->exec.n > 0)
+		cs->impact = (b->exec.mean - a->exec.mean) * (double) a->exec.n;
+	/* time lost in failures counts too */
+	cs->impact -= a->failed_ms - (executions(b) > 0 ?
+								  b->failed_ms / (double) executions(b) * (double) executions(a) : 0);
+	cs->reason = reason.data;
+}
+
 void
 PgperfJudge(PgperfPair **pairs, int n, uint32 before_id, uint32 after_id)
 {
@@ -503,64 +542,19 @@ PgperfJudge(PgperfPair **pairs, int n, uint32 before_id, uint32 after_id)
 	PgperfPair **tested = palloc(sizeof(PgperfPair *) * Max(n, 1));
 	int			ntested = 0;
 
-	/* test what has enough calls on both sides */
+	/* test what has enough calls on both sides, adjust over all of them */
 	for (int i = 0; i < n; i++)
 	{
-		PgperfPair *cs = pairs[i];
-		mw_result	r;
-
-		if (cs->side[0].exec.n >= pgperf_compare_min_calls &&
-			cs->side[1].exec.n >= pgperf_compare_min_calls &&
-			mw_test_binned(cs->side[0].hist.bins, cs->side[1].hist.bins,
-						   HIST_NBINS, &r) == 0)
-		{
-			cs->tested = true;
-			tested[ntested] = cs;
-			p[ntested++] = r.p;
-		}
+		pairs[i]->tested = PgperfPairTest(&pairs[i]->side[0], &pairs[i]->side[1],
+										  &p[ntested]);
+		if (pairs[i]->tested)
+			tested[ntested++] = pairs[i];
 	}
 	bh_adjust(p, ntested, q, work);
 	for (int k = 0; k < ntested; k++)
 		tested[k]->p = q[k];
 	for (int i = 0; i < n; i++)
-	{
-		PgperfPair *cs = pairs[i];
-		StringInfoData reason;
-		PgperfSide *b = &cs->side[0];
-		PgperfSide *a = &cs->side[1];
-
-		initStringInfo(&reason);
-		if (executions(b) == 0)
-		{
-			cs->verdict = PGPERF_NEW;
-			appendStringInfo(&reason, "not run in window %u, first run in window %u",
-							 before_id, after_id);
-		}
-		else if (executions(a) == 0)
-		{
-			cs->verdict = PGPERF_GONE;
-			appendStringInfo(&reason, "run in window %u, not in window %u", before_id, after_id);
-		}
-		else if (judge_failures(cs, &reason))
-			;
-		else if (!cs->tested)
-		{
-			cs->verdict = PGPERF_INSUFFICIENT;
-			appendStringInfo(&reason,
-							 "only " INT64_FORMAT " call%s before and " INT64_FORMAT " after; "
-							 "pgperf.compare_min_calls = %d are needed on each side",
-							 b->exec.n, b->exec.n == 1 ? "" : "s", a->exec.n,
-							 pgperf_compare_min_calls);
-		}
-		else
-			judge_tested(cs, &reason);
-		if (b->exec.n > 0 && a->exec.n > 0)
-			cs->impact = (b->exec.mean - a->exec.mean) * (double) a->exec.n;
-		/* time lost in failures counts too */
-		cs->impact -= a->failed_ms - (executions(b) > 0 ?
-									  b->failed_ms / (double) executions(b) * (double) executions(a) : 0);
-		cs->reason = reason.data;
-	}
+		PgperfJudgeOne(pairs[i], before_id, after_id);
 	pfree(p);
 	pfree(q);
 	pfree(work);

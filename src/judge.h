@@ -80,10 +80,14 @@ extern void PgperfSideAdd(PgperfSide *s, const PgperfCounters *c, uint64 planid,
 						  Oid userid, bool may_see);
 /* Notes that the caller may (or may not) see the texts of a role that ran it. */
 extern void PgperfPairSeenBy(PgperfPair *p, Oid userid, bool may_see);
-/* Sorts plans and copies out the texts it needs; shared lock held. */
-extern void PgperfPairTexts(PgperfPair *p);
+/* Sorts plans and reads the texts it needs (of database 'dbid'). */
+extern void PgperfPairTexts(PgperfPair *p, Oid dbid);
 /* Tests and judges statements together (BH across all of them). */
 extern void PgperfJudge(PgperfPair **pairs, int n, uint32 before_id, uint32 after_id);
+/* Tests two sides with enough calls; sets the raw p-value, or returns false. */
+extern bool PgperfPairTest(const PgperfSide *before, const PgperfSide *after, double *p);
+/* Judges one pair whose 'tested' and adjusted 'p' are set. */
+extern void PgperfJudgeOne(PgperfPair *cs, uint32 before_id, uint32 after_id);
 
 /* Reports whether the caller may see texts of role 'userid'. */
 extern bool PgperfMaySee(Oid userid, bool all_stats);

@@ -22,6 +22,7 @@
 #include "hooks.h"
 #include "store.h"
 #include "windows.h"
+#include "worker.h"
 
 PG_MODULE_MAGIC;
 
@@ -119,15 +120,21 @@ define_gucs(void)
 							&pgperf_max_plan_changes, 1000, 10, 1000000,
 							PGC_POSTMASTER, 0, NULL, NULL, NULL);
 	DefineCustomBoolVariable("pgperf.log_regressions",
-							 "Whether a plan change judged a regression is logged, once.",
-							 NULL,
+							 "Whether a plan change judged a regression is written to the server log, once.",
+							 "The regression watcher, a background worker, judges the open plan changes and logs them; "
+							 "no client ever receives these lines.",
 							 &pgperf_log_regressions, false,
-							 PGC_SUSET, 0, NULL, NULL, NULL);
+							 PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomEnumVariable("pgperf.log_regressions_level",
-							 "Message level of the plan regression log.",
+							 "Message level of the plan regression log (server log only).",
 							 NULL,
 							 &pgperf_log_regressions_level, LOG, log_level_options,
-							 PGC_SUSET, 0, NULL, NULL, NULL);
+							 PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("pgperf.regression_check_interval",
+							"Time between two checks of the open plan changes by the regression watcher.",
+							NULL,
+							&pgperf_regression_check_interval, 10000, 100, 3600 * 1000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomBoolVariable("pgperf.ddl_windows",
 							 "Whether committed index and statistics DDL opens a new window.",
 							 NULL,
@@ -182,4 +189,5 @@ _PG_init(void)
 	shmem_startup_hook = pgperf_shmem_startup;
 	PgperfInstallHooks();
 	PgperfRegisterWindowCallbacks();
+	PgperfRegisterWorker();
 }

@@ -30,6 +30,20 @@
  * update under the entry's spinlock.  Anything costly (EXPLAIN text, samples,
  * normalization) is prepared by the caller before the exclusive lock is taken.
  *
+ * The one rule: nothing that can raise an error runs while this backend holds
+ * pgperf_shared->lock or a spinlock.  Under them run only hash lookups, inserts
+ * into the shared tables (HASH_ENTER_NULL), memcpy, and allocations that
+ * return NULL instead of failing (MCXT_ALLOC_NO_OOM); no palloc, no encoding
+ * conversion, no catalog access, no tuplestore, no ereport.  An error with
+ * the lock held would reach error-handling code that may want the lock again
+ * (the executor hooks count failed executions), and a backend waiting on a
+ * lock it holds waits forever.  So readers (views, compare(), try_index())
+ * copy raw bytes and counters out with PgperfScanEntries and friends, in
+ * batches of PGPERF_READ_BATCH so that writers never wait long behind them,
+ * and convert and build their results after the lock is released; and the
+ * error paths never take the lock at all (hooks.c defers failures).  Every
+ * function here that takes the lock says in one line what it does under it.
+ *
  * Text area: texts are appended at text_used.  Freed texts leave holes; when
  * an append does not fit, the live texts are slid down over the holes
  * (compaction).  If that is not enough, unreferenced query records are
@@ -45,6 +59,7 @@
 
 #include <math.h>
 
+#include "catalog/namespace.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "storage/ipc.h"
@@ -573,8 +588,8 @@ PgperfStoreQueryText(const PgperfQueryKey *key, const char *text, int len)
 }
 
 /* Copies an entry's counters out under its spinlock. */
-void
-PgperfCopyEntry(PgperfStatEntry *entry, PgperfCounters *out)
+static inline void
+copy_counters(PgperfStatEntry *entry, PgperfCounters *out)
 {
 	SpinLockAcquire(&entry->mutex);
 	*out = entry->c;
@@ -582,45 +597,326 @@ PgperfCopyEntry(PgperfStatEntry *entry, PgperfCounters *out)
 }
 
 /*
- * Returns a palloc'd, NUL-terminated copy of 'len' bytes at 'off' within the
- * text 'ref', converted to the database encoding; NULL if there is no text.
- * Shared lock held.
+ * Allocates memory for a copy made under the lock: returns NULL rather than
+ * raise an error when there is none.
  */
-char *
-PgperfFetchText(PgperfTextRef ref, uint32 off, uint32 len, int encoding)
+static inline void *
+alloc_locked(Size size)
 {
-	char	   *buf;
-	char	   *conv;
+	return MemoryContextAllocExtended(CurrentMemoryContext, Max(size, 1),
+									  MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
+}
 
-	if (ref.len == 0 || (uint64) off + len > ref.len)
-		return NULL;
-	buf = palloc(len + 1);
-	memcpy(buf, pgperf_text_area + ref.off + off, len);
-	buf[len] = '\0';
-	conv = pg_any_to_server(buf, (int) len, encoding);
-	if (conv != buf)
-		pfree(buf);
-	return conv;
+/* Copies a text's bytes out of the text area; lock held, raises nothing. */
+static void
+copy_text_locked(PgperfTextRef ref, int encoding, PgperfRawText *out)
+{
+	out->data = NULL;
+	out->len = 0;
+	out->encoding = encoding;
+	if (ref.len == 0)
+		return;
+	out->data = alloc_locked(ref.len);
+	if (out->data == NULL)
+		return;
+	memcpy(out->data, pgperf_text_area + ref.off, ref.len);
+	out->len = ref.len;
+}
+
+/* Frees the bytes of a raw text. */
+void
+PgperfFreeRaw(PgperfRawText *raw)
+{
+	if (raw->data != NULL)
+		pfree(raw->data);
+	raw->data = NULL;
+	raw->len = 0;
 }
 
 /*
- * Reads the sample parameters of plan record 'pr' (the shared lock held):
- * each one's type, and its value as a palloc'd string in the database
- * encoding, NULL for a NULL.  'types' and 'values' hold pr->nparams entries;
- * returns how many were read (a damaged entry ends the list).  The layout
- * is capture.c's: per parameter, its type, its length (-1 for NULL), then
- * that many bytes of text.
+ * Copies the keys of the entries 'filter' accepts (NULL: all), then copies
+ * the entries themselves PGPERF_READ_BATCH at a time, each batch under one
+ * short hold of the shared lock, and hands each copy to 'visit' with no lock
+ * held.  An entry removed between the two passes is left out; one created
+ * meanwhile is not seen.  The lock is never held while anything that can
+ * raise an error runs: 'filter' must not raise one, and out of memory is
+ * reported after the lock is released.
+ */
+void
+PgperfScanEntries(PgperfEntryFilter filter, void *farg, bool with_query_text,
+				  PgperfEntryVisitor visit, void *varg)
+{
+	PgperfStatKey *keys;
+	PgperfEntryCopy *batch;
+	long		nkeys = 0;
+	HASH_SEQ_STATUS hs;
+	PgperfStatEntry *e;
+
+	batch = palloc(sizeof(PgperfEntryCopy) * PGPERF_READ_BATCH);
+
+	/* under the lock: the keys, nothing else */
+	LWLockAcquire(pgperf_shared->lock, LW_SHARED);
+	keys = alloc_locked(sizeof(PgperfStatKey) * hash_get_num_entries(pgperf_stat_hash));
+	if (keys != NULL)
+	{
+		hash_seq_init(&hs, pgperf_stat_hash);
+		while ((e = hash_seq_search(&hs)) != NULL)
+			if (filter == NULL || filter(&e->key, farg))
+				keys[nkeys++] = e->key;
+	}
+	LWLockRelease(pgperf_shared->lock);
+	if (keys == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory"),
+				 errdetail("pgperf could not copy its statistics entries.")));
+
+	for (long first = 0; first < nkeys; first += PGPERF_READ_BATCH)
+	{
+		int			n = 0;
+		long		last = Min(nkeys, first + PGPERF_READ_BATCH);
+
+		/* under the lock: hash lookups and copies */
+		LWLockAcquire(pgperf_shared->lock, LW_SHARED);
+		for (long k = first; k < last; k++)
+		{
+			PgperfEntryCopy *copy = &batch[n];
+
+			e = hash_search(pgperf_stat_hash, &keys[k], HASH_FIND, NULL);
+			if (e == NULL)
+				continue;		/* evicted or reset meanwhile */
+			copy->key = e->key;
+			copy->linked = e->linked;
+			copy_counters(e, &copy->c);
+			copy->query.data = NULL;
+			copy->query.len = 0;
+			if (with_query_text)
+			{
+				PgperfQueryKey qk;
+				PgperfQueryEntry *qr;
+
+				query_key_of(&e->key, &qk);
+				qr = hash_search(pgperf_query_hash, &qk, HASH_FIND, NULL);
+				if (qr != NULL)
+					copy_text_locked(qr->text, qr->encoding, &copy->query);
+			}
+			n++;
+		}
+		LWLockRelease(pgperf_shared->lock);
+
+		for (int i = 0; i < n; i++)
+		{
+			visit(&batch[i], varg);
+			PgperfFreeRaw(&batch[i].query);
+		}
+	}
+	pfree(keys);
+	pfree(batch);
+}
+
+/*
+ * Copies the plan records 'filter' accepts, with their texts if asked, and
+ * hands each to 'visit' with no lock held; batched as PgperfScanEntries.
+ */
+void
+PgperfScanPlans(PgperfPlanFilter filter, void *farg, bool with_texts,
+				PgperfPlanVisitor visit, void *varg)
+{
+	PgperfPlanKey *keys;
+	PgperfPlanCopy *batch;
+	long		nkeys = 0;
+	HASH_SEQ_STATUS hs;
+	PgperfPlanEntry *pr;
+
+	batch = palloc(sizeof(PgperfPlanCopy) * PGPERF_READ_BATCH);
+	LWLockAcquire(pgperf_shared->lock, LW_SHARED);
+	keys = alloc_locked(sizeof(PgperfPlanKey) * hash_get_num_entries(pgperf_plan_hash));
+	if (keys != NULL)
+	{
+		hash_seq_init(&hs, pgperf_plan_hash);
+		while ((pr = hash_seq_search(&hs)) != NULL)
+			if (filter == NULL || filter(&pr->key, farg))
+				keys[nkeys++] = pr->key;
+	}
+	LWLockRelease(pgperf_shared->lock);
+	if (keys == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory"),
+				 errdetail("pgperf could not copy its plan records.")));
+
+	for (long first = 0; first < nkeys; first += PGPERF_READ_BATCH)
+	{
+		int			n = 0;
+		long		last = Min(nkeys, first + PGPERF_READ_BATCH);
+
+		LWLockAcquire(pgperf_shared->lock, LW_SHARED);
+		for (long k = first; k < last; k++)
+		{
+			pr = hash_search(pgperf_plan_hash, &keys[k], HASH_FIND, NULL);
+			if (pr == NULL)
+				continue;
+			batch[n].rec = *pr;
+			batch[n].blob.data = NULL;
+			batch[n].blob.len = 0;
+			batch[n].blob.encoding = pr->encoding;
+			if (with_texts)
+				copy_text_locked(pr->blob, pr->encoding, &batch[n].blob);
+			n++;
+		}
+		LWLockRelease(pgperf_shared->lock);
+
+		for (int i = 0; i < n; i++)
+		{
+			visit(&batch[i], varg);
+			PgperfFreeRaw(&batch[i].blob);
+		}
+	}
+	pfree(keys);
+	pfree(batch);
+}
+
+/* Returns the normalized text of a statement, converted, or NULL. */
+char *
+PgperfQueryText(uint64 queryid, Oid userid, Oid dbid)
+{
+	PgperfQueryKey qk;
+	PgperfQueryEntry *qr;
+	PgperfRawText raw = {NULL, 0, 0};
+	char	   *text;
+
+	memset(&qk, 0, sizeof(qk));
+	qk.queryid = queryid;
+	qk.userid = userid;
+	qk.dbid = dbid;
+	LWLockAcquire(pgperf_shared->lock, LW_SHARED);
+	qr = hash_search(pgperf_query_hash, &qk, HASH_FIND, NULL);
+	if (qr != NULL)
+		copy_text_locked(qr->text, qr->encoding, &raw);
+	LWLockRelease(pgperf_shared->lock);
+
+	text = PgperfConvertText(&raw, 0, raw.len);
+	PgperfFreeRaw(&raw);
+	return text;
+}
+
+/*
+ * Copies the plan record of 'key', with its texts if asked (free them with
+ * PgperfFreeRaw); returns false if there is none.
+ */
+bool
+PgperfGetPlan(const PgperfPlanKey *key, bool with_texts, PgperfPlanCopy *out)
+{
+	PgperfPlanEntry *pr;
+
+	out->blob.data = NULL;
+	out->blob.len = 0;
+	LWLockAcquire(pgperf_shared->lock, LW_SHARED);
+	pr = hash_search(pgperf_plan_hash, key, HASH_FIND, NULL);
+	if (pr != NULL)
+	{
+		out->rec = *pr;
+		out->blob.encoding = pr->encoding;
+		if (with_texts)
+			copy_text_locked(pr->blob, pr->encoding, &out->blob);
+	}
+	LWLockRelease(pgperf_shared->lock);
+	return pr != NULL;
+}
+
+/*
+ * Returns 'len' bytes at 'off' of a raw text as a palloc'd, NUL-terminated
+ * string in the database encoding; NULL if there is no such text.  Runs
+ * without the lock.  A text captured in a database of another encoding is
+ * converted as far as it can be: where a character has no equivalent, or a
+ * byte is not valid, the text is cut there and ends in "...", rather than
+ * failing the whole read (a LATIN1 database can then still read the
+ * statistics of a UTF8 one).
+ */
+char *
+PgperfConvertText(const PgperfRawText *raw, uint32 off, uint32 len)
+{
+	int			dbenc = GetDatabaseEncoding();
+	int			srcenc = raw->encoding;
+	const char *src;
+	char	   *out;
+	int			valid;
+
+	if (raw->data == NULL || (uint64) off + len > raw->len)
+		return NULL;
+	src = raw->data + off;
+
+	/* the bytes are valid in the encoding they were captured in */
+	if (srcenc == dbenc || dbenc == PG_SQL_ASCII)
+		return pnstrdup(src, len);
+	if (srcenc == PG_SQL_ASCII)
+	{
+		/* any bytes at all: keep the prefix valid here */
+		valid = pg_encoding_verifymbstr(dbenc, src, (int) len);
+		out = palloc(valid + 4);
+		memcpy(out, src, valid);
+		strcpy(out + valid, valid < (int) len ? "..." : "");
+		return out;
+	}
+	else
+	{
+		Oid			proc = FindDefaultConversionProc(srcenc, dbenc);
+		int			cap;
+		int			used;
+
+		if (!OidIsValid(proc))
+			return pstrdup("<text in another encoding>");
+		cap = MAX_CONVERSION_GROWTH * (int) len + 4;
+		out = palloc(cap + 4);
+		out[0] = '\0';
+		used = pg_do_encoding_conversion_buf(proc, srcenc, dbenc,
+											 (unsigned char *) src, (int) len,
+											 (unsigned char *) out, cap, true);
+		/* 'used' source bytes were converted, NUL-terminated in 'out' */
+		if (used < (int) len)
+			strcat(out, "...");
+		return out;
+	}
+}
+
+/* Returns the plan text of a copied plan record, or NULL. */
+char *
+PgperfPlanText(const PgperfPlanCopy *pc)
+{
+	if (pc->rec.plan_len == 0)
+		return NULL;
+	return PgperfConvertText(&pc->blob, 0, pc->rec.plan_len);
+}
+
+/* Returns the sample text of a copied plan record, or NULL. */
+char *
+PgperfSampleText(const PgperfPlanCopy *pc)
+{
+	if (pc->rec.sample_len == 0)
+		return NULL;
+	return PgperfConvertText(&pc->blob, pc->rec.plan_len, pc->rec.sample_len);
+}
+
+/*
+ * Reads the sample parameters of a copied plan record: each one's type, and
+ * its value as a palloc'd string in the database encoding, NULL for a NULL.
+ * 'types' and 'values' hold rec.nparams entries; returns how many were read
+ * (a damaged record ends the list).  The layout is capture.c's: per
+ * parameter, its type, its length (-1 for NULL), then that many bytes of text.
  */
 int
-PgperfReadParams(const PgperfPlanEntry *pr, Oid *types, char **values)
+PgperfReadParams(const PgperfPlanCopy *pc, Oid *types, char **values)
 {
+	const PgperfPlanEntry *pr = &pc->rec;
 	uint32		off = pr->plan_len + pr->sample_len;
 	uint32		end = off + pr->params_len;
 	int			n = 0;
 
+	if (pc->blob.data == NULL || end > pc->blob.len)
+		return 0;
 	while (n < pr->nparams && (uint64) off + sizeof(Oid) + sizeof(int32) <= end)
 	{
-		const char *p = pgperf_text_area + pr->blob.off + off;
+		const char *p = pc->blob.data + off;
 		int32		len;
 
 		memcpy(&types[n], p, sizeof(Oid));
@@ -631,7 +927,7 @@ PgperfReadParams(const PgperfPlanEntry *pr, Oid *types, char **values)
 		values[n] = NULL;
 		if (len >= 0)
 		{
-			values[n] = PgperfFetchText(pr->blob, off, len, pr->encoding);
+			values[n] = PgperfConvertText(&pc->blob, off, len);
 			if (values[n] == NULL)
 				break;
 			off += len;

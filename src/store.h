@@ -226,11 +226,60 @@ extern bool PgperfRecordExists(HTAB *table, const void *key);
 extern void PgperfStoreQueryText(const PgperfQueryKey *key, const char *text,
 								 int len);
 
-/* Readers and reset (store.c). */
-extern void PgperfCopyEntry(PgperfStatEntry *entry, PgperfCounters *out);
-extern char *PgperfFetchText(PgperfTextRef ref, uint32 off, uint32 len,
-							 int encoding);
-extern int	PgperfReadParams(const PgperfPlanEntry *pr, Oid *types, char **values);
+/*
+ * Readers (store.c).  They copy what they need out of shared memory under the
+ * lock, in bounded batches, into memory allocated so that it cannot raise an
+ * error; the caller converts texts and builds its result after the lock is
+ * released.
+ */
+
+/* Entries (plan records) copied per hold of the lock by the readers. */
+#define PGPERF_READ_BATCH	128
+
+/* A text copied raw (unconverted) out of the text area. */
+typedef struct PgperfRawText
+{
+	char	   *data;			/* NULL: no text */
+	uint32		len;
+	int32		encoding;		/* of the database it was captured in */
+} PgperfRawText;
+
+/* A statistics entry as copied out. */
+typedef struct PgperfEntryCopy
+{
+	PgperfStatKey key;
+	bool		linked;
+	PgperfCounters c;
+	PgperfRawText query;		/* normalized text, when asked for */
+} PgperfEntryCopy;
+
+/* A plan record as copied out, with its texts when asked for. */
+typedef struct PgperfPlanCopy
+{
+	PgperfPlanEntry rec;
+	PgperfRawText blob;			/* plan text, sample text, parameter values */
+} PgperfPlanCopy;
+
+/* Chooses entries (plan records) by key, under the lock: must not raise an error. */
+typedef bool (*PgperfEntryFilter) (const PgperfStatKey *key, void *arg);
+typedef bool (*PgperfPlanFilter) (const PgperfPlanKey *key, void *arg);
+/* Receives one copy, with no pgperf lock held. */
+typedef void (*PgperfEntryVisitor) (PgperfEntryCopy *copy, void *arg);
+typedef void (*PgperfPlanVisitor) (PgperfPlanCopy *copy, void *arg);
+
+extern void PgperfScanEntries(PgperfEntryFilter filter, void *farg,
+							  bool with_query_text,
+							  PgperfEntryVisitor visit, void *varg);
+extern void PgperfScanPlans(PgperfPlanFilter filter, void *farg, bool with_texts,
+							PgperfPlanVisitor visit, void *varg);
+extern char *PgperfQueryText(uint64 queryid, Oid userid, Oid dbid);
+extern bool PgperfGetPlan(const PgperfPlanKey *key, bool with_texts,
+						  PgperfPlanCopy *out);
+extern char *PgperfConvertText(const PgperfRawText *raw, uint32 off, uint32 len);
+extern char *PgperfPlanText(const PgperfPlanCopy *pc);
+extern char *PgperfSampleText(const PgperfPlanCopy *pc);
+extern int	PgperfReadParams(const PgperfPlanCopy *pc, Oid *types, char **values);
+extern void PgperfFreeRaw(PgperfRawText *raw);
 extern PgperfInfo PgperfGetInfo(void);
 extern int64 PgperfReset(Oid userid, Oid dbid, uint64 queryid,
 						 TimestampTz now);

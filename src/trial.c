@@ -247,15 +247,6 @@ plan_names(const char *plan, const char *name)
 	return false;
 }
 
-/* Reads the sample's parameters (types and texts) from a plan record. */
-static void
-read_params(const PgperfPlanEntry *pr, Candidate *c)
-{
-	c->ptypes = palloc0(sizeof(Oid) * Max(pr->nparams, 1));
-	c->pvalues = palloc0(sizeof(char *) * Max(pr->nparams, 1));
-	c->nparams = PgperfReadParams(pr, c->ptypes, c->pvalues);
-}
-
 typedef struct QueryCalls
 {
 	uint64		queryid;		/* hash key */
@@ -269,6 +260,17 @@ typedef struct PlanCalls
 	PgperfPlanKey key;			/* hash key */
 	int64		calls;
 } PlanCalls;
+
+/* What gather_candidates() reads. */
+typedef struct GatherScan
+{
+	Trial	   *t;
+	bool		all_stats;
+	uint32		window;
+	const char *name;			/* the table's name, as EXPLAIN shows it */
+	HTAB	   *queries;
+	HTAB	   *plans;
+} GatherScan;
 
 /* Orders candidates by calls in the current window, then by all calls. */
 static int
@@ -284,6 +286,99 @@ candidate_cmp(const ListCell *a, const ListCell *b)
 	return x->queryid < y->queryid ? -1 : x->queryid > y->queryid;
 }
 
+/* Chooses the entries and plan records of this database; under the lock. */
+static bool
+this_database(const PgperfStatKey *key, void *arg)
+{
+	return key->dbid == MyDatabaseId;
+}
+
+static bool
+plan_of_this_database(const PgperfPlanKey *key, void *arg)
+{
+	return key->dbid == MyDatabaseId;
+}
+
+/* Adds a copied entry's calls to its statement and its plan. */
+static void
+count_calls(PgperfEntryCopy *copy, void *arg)
+{
+	GatherScan *g = arg;
+	PgperfPlanKey pk;
+	QueryCalls *qc;
+	PlanCalls  *pc;
+	bool		found;
+
+	qc = hash_search(g->queries, &copy->key.queryid, HASH_ENTER, &found);
+	if (!found)
+		qc->calls = qc->window_calls = 0, qc->cand = NULL;
+	qc->calls += (int64) copy->c.exec.n;
+	if (copy->key.window_id == g->window)
+		qc->window_calls += (int64) copy->c.exec.n;
+
+	memset(&pk, 0, sizeof(pk));
+	pk.queryid = copy->key.queryid;
+	pk.planid = copy->key.planid;
+	pk.userid = copy->key.userid;
+	pk.dbid = copy->key.dbid;
+	pc = hash_search(g->plans, &pk, HASH_ENTER, &found);
+	if (!found)
+		pc->calls = 0;
+	pc->calls += (int64) copy->c.exec.n;
+}
+
+/* Keeps a copied plan record's sample if it is its statement's best so far. */
+static void
+consider_sample(PgperfPlanCopy *pcopy, void *arg)
+{
+	GatherScan *g = arg;
+	const PgperfPlanEntry *pr = &pcopy->rec;
+	QueryCalls *qc;
+	PlanCalls  *pc;
+	int64		calls;
+	Candidate  *c;
+
+	if (pr->sample_len == 0 || pr->sample_truncated ||
+		!PgperfMaySee(pr->key.userid, g->all_stats))
+		return;
+	qc = hash_search(g->queries, &pr->key.queryid, HASH_FIND, NULL);
+	if (qc == NULL)
+		return;					/* no statistics left: nothing to weigh it by */
+	pc = hash_search(g->plans, &pr->key, HASH_FIND, NULL);
+	calls = pc ? pc->calls : 0;
+	if (qc->cand != NULL && qc->cand->plan_calls >= calls)
+		return;
+	if (pr->plan_len > 0)
+	{
+		char	   *plan = PgperfPlanText(pcopy);
+		bool		named = (plan == NULL || plan_names(plan, g->name));
+
+		if (plan != NULL)
+			pfree(plan);
+		if (!named)
+			return;
+	}
+	c = qc->cand ? qc->cand : palloc0(sizeof(Candidate));
+	if (qc->cand == NULL)
+		g->t->candidates = lappend(g->t->candidates, c);
+	qc->cand = c;
+	c->queryid = pr->key.queryid;
+	c->userid = pr->key.userid;
+	c->plan_calls = calls;
+	c->calls = qc->calls;
+	c->window_calls = qc->window_calls;
+	c->sample = PgperfSampleText(pcopy);
+	if (c->sample == NULL)
+		c->sample = pstrdup("");
+	c->nparams = 0;
+	if (pr->nparams > 0)
+	{
+		c->ptypes = palloc0(sizeof(Oid) * pr->nparams);
+		c->pvalues = palloc0(sizeof(char *) * pr->nparams);
+		c->nparams = PgperfReadParams(pcopy, c->ptypes, c->pvalues);
+	}
+}
+
 /*
  * Collects, from shared memory, one sample per statement of this database
  * that the caller may see and whose plan names the table (or whose plan text
@@ -292,125 +387,38 @@ candidate_cmp(const ListCell *a, const ListCell *b)
 static void
 gather_candidates(Trial *t)
 {
-	bool		all_stats = has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
-	uint32		window = pg_atomic_read_u32(&pgperf_shared->current_window);
-	const char *name = quote_identifier(t->relname);
 	HASHCTL		ctl;
-	HTAB	   *queries;
-	HTAB	   *plans;
 	HASH_SEQ_STATUS hs;
-	PgperfStatEntry *e;
-	PgperfPlanEntry *pr;
 	QueryCalls *qc;
+	GatherScan	g;
 
+	g.t = t;
+	g.all_stats = has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
+	g.window = pg_atomic_read_u32(&pgperf_shared->current_window);
+	g.name = quote_identifier(t->relname);
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.keysize = sizeof(uint64);
 	ctl.entrysize = sizeof(QueryCalls);
 	ctl.hcxt = CurrentMemoryContext;
-	queries = hash_create("pgperf trial queries", 256, &ctl,
-						  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	g.queries = hash_create("pgperf trial queries", 256, &ctl,
+							HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	ctl.keysize = sizeof(PgperfPlanKey);
 	ctl.entrysize = sizeof(PlanCalls);
-	plans = hash_create("pgperf trial plans", 256, &ctl,
-						HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	g.plans = hash_create("pgperf trial plans", 256, &ctl,
+						  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 
-	LWLockAcquire(pgperf_shared->lock, LW_SHARED);
-	hash_seq_init(&hs, pgperf_stat_hash);
-	while ((e = hash_seq_search(&hs)) != NULL)
-	{
-		PgperfCounters c;
-		PgperfPlanKey pk;
-		PlanCalls  *pc;
-		bool		found;
-
-		if (e->key.dbid != MyDatabaseId)
-			continue;
-		PgperfCopyEntry(e, &c);
-		qc = hash_search(queries, &e->key.queryid, HASH_ENTER, &found);
-		if (!found)
-			qc->calls = qc->window_calls = 0, qc->cand = NULL;
-		qc->calls += (int64) c.exec.n;
-		if (e->key.window_id == window)
-			qc->window_calls += (int64) c.exec.n;
-
-		memset(&pk, 0, sizeof(pk));
-		pk.queryid = e->key.queryid;
-		pk.planid = e->key.planid;
-		pk.userid = e->key.userid;
-		pk.dbid = e->key.dbid;
-		pc = hash_search(plans, &pk, HASH_ENTER, &found);
-		if (!found)
-			pc->calls = 0;
-		pc->calls += (int64) c.exec.n;
-	}
-
-	hash_seq_init(&hs, pgperf_plan_hash);
-	while ((pr = hash_seq_search(&hs)) != NULL)
-	{
-		PlanCalls  *pc;
-		int64		calls;
-		Candidate  *c;
-
-		if (pr->key.dbid != MyDatabaseId || pr->sample_len == 0 ||
-			pr->sample_truncated || !PgperfMaySee(pr->key.userid, all_stats))
-			continue;
-		qc = hash_search(queries, &pr->key.queryid, HASH_FIND, NULL);
-		if (qc == NULL)
-			continue;			/* no statistics left: nothing to weigh it by */
-		pc = hash_search(plans, &pr->key, HASH_FIND, NULL);
-		calls = pc ? pc->calls : 0;
-		if (qc->cand != NULL && qc->cand->plan_calls >= calls)
-			continue;
-		if (pr->plan_len > 0)
-		{
-			char	   *plan = PgperfFetchText(pr->blob, 0, pr->plan_len, pr->encoding);
-
-			bool		named = (plan == NULL || plan_names(plan, name));
-
-			if (plan != NULL)
-				pfree(plan);
-			if (!named)
-				continue;
-		}
-		c = qc->cand ? qc->cand : palloc0(sizeof(Candidate));
-		if (qc->cand == NULL)
-			t->candidates = lappend(t->candidates, c);
-		qc->cand = c;
-		c->queryid = pr->key.queryid;
-		c->userid = pr->key.userid;
-		c->plan_calls = calls;
-		c->calls = qc->calls;
-		c->window_calls = qc->window_calls;
-		c->sample = PgperfFetchText(pr->blob, pr->plan_len, pr->sample_len,
-									pr->encoding);
-		if (c->sample == NULL)
-			c->sample = pstrdup("");
-		c->nparams = 0;
-		if (pr->nparams > 0)
-			read_params(pr, c);
-	}
+	PgperfScanEntries(this_database, NULL, false, count_calls, &g);
+	PgperfScanPlans(plan_of_this_database, NULL, true, consider_sample, &g);
 
 	/* the normalized texts, for the report */
-	hash_seq_init(&hs, queries);
+	hash_seq_init(&hs, g.queries);
 	while ((qc = hash_seq_search(&hs)) != NULL)
-	{
-		PgperfQueryKey qk;
-		PgperfQueryEntry *qr;
+		if (qc->cand != NULL)
+			qc->cand->query = PgperfQueryText(qc->queryid, qc->cand->userid,
+											  MyDatabaseId);
 
-		if (qc->cand == NULL)
-			continue;
-		memset(&qk, 0, sizeof(qk));
-		qk.queryid = qc->queryid;
-		qk.userid = qc->cand->userid;
-		qk.dbid = MyDatabaseId;
-		qr = hash_search(pgperf_query_hash, &qk, HASH_FIND, NULL);
-		if (qr != NULL)
-			qc->cand->query = PgperfFetchText(qr->text, 0, qr->text.len, qr->encoding);
-	}
-	LWLockRelease(pgperf_shared->lock);
-
-	hash_destroy(queries);
-	hash_destroy(plans);
+	hash_destroy(g.queries);
+	hash_destroy(g.plans);
 	list_sort(t->candidates, candidate_cmp);
 }
 

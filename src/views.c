@@ -22,7 +22,7 @@
 #include "store.h"
 #include "windows.h"
 
-#define STATEMENTS_COLS		47
+#define STATEMENTS_COLS		46
 #define PLANS_COLS			12
 #define INFO_COLS			14
 #define WINDOWS_COLS		6
@@ -80,123 +80,111 @@ percentile(const PgperfCounters *c, double p, bool *isnull)
 	return Float8GetDatum(ms);
 }
 
-/* Returns the text of the query record of 'key', or NULL; shared lock held. */
-static char *
-query_text(const PgperfStatKey *key)
+/* What the statements view's visitor needs. */
+typedef struct StatementsScan
 {
-	PgperfQueryKey qk;
-	PgperfQueryEntry *qr;
+	ReturnSetInfo *rsinfo;
+	bool		all_stats;
+} StatementsScan;
 
-	memset(&qk, 0, sizeof(qk));
-	qk.queryid = key->queryid;
-	qk.userid = key->userid;
-	qk.dbid = key->dbid;
-	qr = hash_search(pgperf_query_hash, &qk, HASH_FIND, NULL);
-	if (qr == NULL)
-		return NULL;
-	return PgperfFetchText(qr->text, 0, qr->text.len, qr->encoding);
+/* Puts one copied entry into the statements view's result. */
+static void
+put_statement(PgperfEntryCopy *copy, void *arg)
+{
+	StatementsScan *scan = arg;
+	const PgperfStatKey *key = &copy->key;
+	const PgperfCounters *c = &copy->c;
+	Datum		values[STATEMENTS_COLS];
+	bool		nulls[STATEMENTS_COLS];
+	int			i = 0;
+	char		wal_bytes[32];
+
+	memset(nulls, 0, sizeof(nulls));
+	values[i++] = UInt32GetDatum(key->window_id);
+	values[i++] = ObjectIdGetDatum(key->userid);
+	values[i++] = ObjectIdGetDatum(key->dbid);
+	values[i++] = BoolGetDatum(key->toplevel);
+	values[i++] = id_datum(key->queryid);
+	values[i++] = id_datum(key->planid);
+	if (!may_see_texts(key->userid, scan->all_stats))
+		values[i++] = CStringGetTextDatum(NO_PRIVILEGE_TEXT);
+	else
+	{
+		char	   *text = PgperfConvertText(&copy->query, 0, copy->query.len);
+
+		if (text != NULL)
+			values[i++] = CStringGetTextDatum(text);
+		else
+			nulls[i++] = true;
+	}
+	values[i++] = Int64GetDatum(c->exec.n);
+	values[i++] = Int64GetDatum(c->rows);
+	values[i++] = Float8GetDatum(c->exec.sum);
+	values[i++] = Float8GetDatum(c->exec.min);
+	values[i++] = Float8GetDatum(c->exec.max);
+	values[i++] = Float8GetDatum(c->exec.mean);
+	values[i++] = Float8GetDatum(stats_stddev(&c->exec));
+	values[i] = percentile(c, 0.50, &nulls[i]);
+	i++;
+	values[i] = percentile(c, 0.95, &nulls[i]);
+	i++;
+	values[i] = percentile(c, 0.99, &nulls[i]);
+	i++;
+	values[i++] = Int64GetDatum(c->plan.n);
+	values[i++] = Float8GetDatum(c->plan.sum);
+	values[i++] = Float8GetDatum(c->plan.min);
+	values[i++] = Float8GetDatum(c->plan.max);
+	values[i++] = Float8GetDatum(c->plan.mean);
+	values[i++] = Float8GetDatum(stats_stddev(&c->plan));
+	values[i++] = Int64GetDatum(c->shared_blks_hit);
+	values[i++] = Int64GetDatum(c->shared_blks_read);
+	values[i++] = Int64GetDatum(c->shared_blks_dirtied);
+	values[i++] = Int64GetDatum(c->shared_blks_written);
+	values[i++] = Int64GetDatum(c->local_blks_hit);
+	values[i++] = Int64GetDatum(c->local_blks_read);
+	values[i++] = Int64GetDatum(c->local_blks_dirtied);
+	values[i++] = Int64GetDatum(c->local_blks_written);
+	values[i++] = Int64GetDatum(c->temp_blks_read);
+	values[i++] = Int64GetDatum(c->temp_blks_written);
+	values[i++] = Float8GetDatum(c->blk_read_ms);
+	values[i++] = Float8GetDatum(c->blk_write_ms);
+	values[i++] = Float8GetDatum(c->temp_blk_read_ms);
+	values[i++] = Float8GetDatum(c->temp_blk_write_ms);
+	values[i++] = Int64GetDatum(c->wal_records);
+	values[i++] = Int64GetDatum(c->wal_fpi);
+	snprintf(wal_bytes, sizeof(wal_bytes), UINT64_FORMAT, c->wal_bytes);
+	values[i++] = DirectFunctionCall3(numeric_in, CStringGetDatum(wal_bytes),
+									  ObjectIdGetDatum(0), Int32GetDatum(-1));
+	values[i++] = Int64GetDatum(c->failed_calls);
+	values[i++] = Float8GetDatum(c->failed_ms);
+	values[i++] = Int64GetDatum(c->failed_canceled);
+	if (c->failed_calls > 0)
+		values[i++] = CStringGetTextDatum(unpack_sql_state(c->last_failure));
+	else
+		nulls[i++] = true;
+	values[i++] = TimestampTzGetDatum(c->first_seen);
+	values[i++] = TimestampTzGetDatum(c->last_seen);
+	Assert(i == STATEMENTS_COLS);
+
+	tuplestore_putvalues(scan->rsinfo->setResult, scan->rsinfo->setDesc, values, nulls);
 }
+
 
 Datum
 pgperf_get_statements(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	StatementsScan scan;
 	bool		showtext;
-	bool		all_stats;
-	HASH_SEQ_STATUS hs;
-	PgperfStatEntry *e;
 
 	PgperfRequireArg(fcinfo, 0, "showtext");
 	showtext = PG_GETARG_BOOL(0);
 	PgperfRequireShmem();
 	InitMaterializedSRF(fcinfo, 0);
-	all_stats = has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
-
-	LWLockAcquire(pgperf_shared->lock, LW_SHARED);
-	hash_seq_init(&hs, pgperf_stat_hash);
-	while ((e = hash_seq_search(&hs)) != NULL)
-	{
-		Datum		values[STATEMENTS_COLS];
-		bool		nulls[STATEMENTS_COLS];
-		PgperfCounters c;
-		int			i = 0;
-		char		wal_bytes[32];
-
-		memset(nulls, 0, sizeof(nulls));
-		PgperfCopyEntry(e, &c);
-
-		values[i++] = UInt32GetDatum(e->key.window_id);
-		values[i++] = ObjectIdGetDatum(e->key.userid);
-		values[i++] = ObjectIdGetDatum(e->key.dbid);
-		values[i++] = BoolGetDatum(e->key.toplevel);
-		values[i++] = id_datum(e->key.queryid);
-		values[i++] = id_datum(e->key.planid);
-		if (!may_see_texts(e->key.userid, all_stats))
-			values[i++] = CStringGetTextDatum(NO_PRIVILEGE_TEXT);
-		else
-		{
-			char	   *text = showtext ? query_text(&e->key) : NULL;
-
-			if (text != NULL)
-				values[i++] = CStringGetTextDatum(text);
-			else
-				nulls[i++] = true;
-		}
-		values[i++] = Int64GetDatum(c.exec.n);
-		values[i++] = Int64GetDatum(c.rows);
-		values[i++] = Float8GetDatum(c.exec.sum);
-		values[i++] = Float8GetDatum(c.exec.min);
-		values[i++] = Float8GetDatum(c.exec.max);
-		values[i++] = Float8GetDatum(c.exec.mean);
-		values[i++] = Float8GetDatum(stats_stddev(&c.exec));
-		values[i] = percentile(&c, 0.50, &nulls[i]);
-		i++;
-		values[i] = percentile(&c, 0.95, &nulls[i]);
-		i++;
-		values[i] = percentile(&c, 0.99, &nulls[i]);
-		i++;
-		values[i++] = Int64GetDatum(c.plan.n);
-		values[i++] = Float8GetDatum(c.plan.sum);
-		values[i++] = Float8GetDatum(c.plan.min);
-		values[i++] = Float8GetDatum(c.plan.max);
-		values[i++] = Float8GetDatum(c.plan.mean);
-		values[i++] = Float8GetDatum(stats_stddev(&c.plan));
-		values[i++] = Int64GetDatum(c.shared_blks_hit);
-		values[i++] = Int64GetDatum(c.shared_blks_read);
-		values[i++] = Int64GetDatum(c.shared_blks_dirtied);
-		values[i++] = Int64GetDatum(c.shared_blks_written);
-		values[i++] = Int64GetDatum(c.local_blks_hit);
-		values[i++] = Int64GetDatum(c.local_blks_read);
-		values[i++] = Int64GetDatum(c.local_blks_dirtied);
-		values[i++] = Int64GetDatum(c.local_blks_written);
-		values[i++] = Int64GetDatum(c.temp_blks_read);
-		values[i++] = Int64GetDatum(c.temp_blks_written);
-		values[i++] = Float8GetDatum(c.blk_read_ms);
-		values[i++] = Float8GetDatum(c.blk_write_ms);
-		values[i++] = Float8GetDatum(c.temp_blk_read_ms);
-		values[i++] = Float8GetDatum(c.temp_blk_write_ms);
-		values[i++] = Int64GetDatum(c.wal_records);
-		values[i++] = Int64GetDatum(c.wal_fpi);
-		snprintf(wal_bytes, sizeof(wal_bytes), UINT64_FORMAT, c.wal_bytes);
-		values[i++] = DirectFunctionCall3(numeric_in, CStringGetDatum(wal_bytes),
-										  ObjectIdGetDatum(0), Int32GetDatum(-1));
-		values[i++] = Int64GetDatum(c.failed_calls);
-		values[i++] = Float8GetDatum(c.failed_ms);
-		values[i++] = Int64GetDatum(c.failed_canceled);
-		if (c.failed_calls > 0)
-			values[i++] = CStringGetTextDatum(unpack_sql_state(c.last_failure));
-		else
-			nulls[i++] = true;
-		values[i++] = TimestampTzGetDatum(c.first_seen);
-		values[i++] = TimestampTzGetDatum(c.last_seen);
-		Assert(i == STATEMENTS_COLS);
-
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	}
-	LWLockRelease(pgperf_shared->lock);
+	scan.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	scan.all_stats = has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
+	PgperfScanEntries(NULL, NULL, showtext, put_statement, &scan);
 	return (Datum) 0;
 }
-
 /* Per plan record: calls and last execution, summed over its entries. */
 typedef struct PlanUse
 {
@@ -205,14 +193,37 @@ typedef struct PlanUse
 	TimestampTz last_seen;
 } PlanUse;
 
-/* Sums calls and last_seen of every entry per plan key; shared lock held. */
+/* Adds a copied entry's calls and last execution to its plan's use. */
+static void
+add_plan_use(PgperfEntryCopy *copy, void *arg)
+{
+	HTAB	   *uses = arg;
+	PgperfPlanKey pk;
+	PlanUse    *use;
+	bool		found;
+
+	memset(&pk, 0, sizeof(pk));
+	pk.queryid = copy->key.queryid;
+	pk.planid = copy->key.planid;
+	pk.userid = copy->key.userid;
+	pk.dbid = copy->key.dbid;
+	use = hash_search(uses, &pk, HASH_ENTER, &found);
+	if (!found)
+	{
+		use->calls = 0;
+		use->last_seen = copy->c.last_seen;
+	}
+	use->calls += copy->c.exec.n;
+	if (copy->c.last_seen > use->last_seen)
+		use->last_seen = copy->c.last_seen;
+}
+
+/* Returns calls and last_seen of every entry, summed per plan key. */
 static HTAB *
 plan_uses(void)
 {
 	HASHCTL		info;
 	HTAB	   *uses;
-	HASH_SEQ_STATUS hs;
-	PgperfStatEntry *e;
 
 	memset(&info, 0, sizeof(info));
 	info.keysize = sizeof(PgperfPlanKey);
@@ -220,50 +231,21 @@ plan_uses(void)
 	info.hcxt = CurrentMemoryContext;
 	uses = hash_create("pgperf plan uses", 256, &info,
 					   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-
-	hash_seq_init(&hs, pgperf_stat_hash);
-	while ((e = hash_seq_search(&hs)) != NULL)
-	{
-		PgperfPlanKey pk;
-		PlanUse    *use;
-		bool		found;
-		int64		calls;
-		TimestampTz last;
-
-		memset(&pk, 0, sizeof(pk));
-		pk.queryid = e->key.queryid;
-		pk.planid = e->key.planid;
-		pk.userid = e->key.userid;
-		pk.dbid = e->key.dbid;
-
-		SpinLockAcquire(&e->mutex);
-		calls = e->c.exec.n;
-		last = e->c.last_seen;
-		SpinLockRelease(&e->mutex);
-
-		use = hash_search(uses, &pk, HASH_ENTER, &found);
-		if (!found)
-		{
-			use->calls = 0;
-			use->last_seen = last;
-		}
-		use->calls += calls;
-		if (last > use->last_seen)
-			use->last_seen = last;
-	}
+	PgperfScanEntries(NULL, NULL, false, add_plan_use, uses);
 	return uses;
 }
 
 /* Sets the sample's parameter values and types (nparams > 0) as two arrays. */
 static void
-sample_params(const PgperfPlanEntry *pr, Datum *values, bool *nulls)
+sample_params(const PgperfPlanCopy *pc, Datum *values, bool *nulls)
 {
-	Oid		   *types = palloc(sizeof(Oid) * Max(pr->nparams, 1));
-	char	  **texts = palloc(sizeof(char *) * Max(pr->nparams, 1));
-	Datum	   *vals = palloc(sizeof(Datum) * Max(pr->nparams, 1));
-	bool	   *valnulls = palloc(sizeof(bool) * Max(pr->nparams, 1));
-	Datum	   *typedatums = palloc(sizeof(Datum) * Max(pr->nparams, 1));
-	int			n = PgperfReadParams(pr, types, texts);
+	int			max = Max(pc->rec.nparams, 1);
+	Oid		   *types = palloc(sizeof(Oid) * max);
+	char	  **texts = palloc(sizeof(char *) * max);
+	Datum	   *vals = palloc(sizeof(Datum) * max);
+	bool	   *valnulls = palloc(sizeof(bool) * max);
+	Datum	   *typedatums = palloc(sizeof(Datum) * max);
+	int			n = PgperfReadParams(pc, types, texts);
 	int			dims[1] = {n};
 	int			lbs[1] = {1};
 
@@ -280,80 +262,87 @@ sample_params(const PgperfPlanEntry *pr, Datum *values, bool *nulls)
 	nulls[0] = nulls[1] = false;
 }
 
+/* What the plans view's visitor needs. */
+typedef struct PlansScan
+{
+	ReturnSetInfo *rsinfo;
+	bool		showtext;
+	bool		all_stats;
+	HTAB	   *uses;
+} PlansScan;
+
+/* Puts one copied plan record into the plans view's result. */
+static void
+put_plan(PgperfPlanCopy *pc, void *arg)
+{
+	PlansScan  *scan = arg;
+	const PgperfPlanEntry *pr = &pc->rec;
+	Datum		values[PLANS_COLS];
+	bool		nulls[PLANS_COLS];
+	PlanUse    *use = hash_search(scan->uses, &pr->key, HASH_FIND, NULL);
+	int			i = 0;
+	char	   *s;
+
+	memset(nulls, 0, sizeof(nulls));
+	values[i++] = ObjectIdGetDatum(pr->key.userid);
+	values[i++] = ObjectIdGetDatum(pr->key.dbid);
+	values[i++] = id_datum(pr->key.queryid);
+	values[i++] = id_datum(pr->key.planid);
+	values[i++] = Int64GetDatum(use ? use->calls : 0);
+	values[i++] = TimestampTzGetDatum(pr->first_seen);
+	values[i++] = TimestampTzGetDatum(use ? use->last_seen : pr->first_seen);
+
+	if (!may_see_texts(pr->key.userid, scan->all_stats))
+	{
+		values[i++] = CStringGetTextDatum(NO_PRIVILEGE_TEXT);
+		values[i++] = CStringGetTextDatum(NO_PRIVILEGE_TEXT);
+		nulls[i++] = true;
+		nulls[i++] = true;
+		nulls[i++] = true;
+	}
+	else if (!scan->showtext)
+	{
+		nulls[i++] = true;
+		nulls[i++] = true;
+		nulls[i++] = true;
+		nulls[i++] = true;
+		values[i++] = BoolGetDatum(pr->sample_truncated);
+	}
+	else
+	{
+		s = PgperfPlanText(pc);
+		if (s)
+			values[i] = CStringGetTextDatum(s);
+		nulls[i++] = (s == NULL);
+		s = PgperfSampleText(pc);
+		if (s)
+			values[i] = CStringGetTextDatum(s);
+		nulls[i++] = (s == NULL);
+		if (pr->nparams > 0)
+			sample_params(pc, &values[i], &nulls[i]);
+		else
+			nulls[i] = nulls[i + 1] = true;
+		i += 2;
+		values[i++] = BoolGetDatum(pr->sample_truncated);
+	}
+	Assert(i == PLANS_COLS);
+	tuplestore_putvalues(scan->rsinfo->setResult, scan->rsinfo->setDesc, values, nulls);
+}
+
 Datum
 pgperf_get_plans(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	bool		showtext;
-	bool		all_stats;
-	HASH_SEQ_STATUS hs;
-	PgperfPlanEntry *pr;
-	HTAB	   *uses;
+	PlansScan	scan;
 
 	PgperfRequireArg(fcinfo, 0, "showtext");
-	showtext = PG_GETARG_BOOL(0);
+	scan.showtext = PG_GETARG_BOOL(0);
 	PgperfRequireShmem();
 	InitMaterializedSRF(fcinfo, 0);
-	all_stats = has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
-
-	LWLockAcquire(pgperf_shared->lock, LW_SHARED);
-	uses = plan_uses();
-	hash_seq_init(&hs, pgperf_plan_hash);
-	while ((pr = hash_seq_search(&hs)) != NULL)
-	{
-		Datum		values[PLANS_COLS];
-		bool		nulls[PLANS_COLS];
-		PlanUse    *use = hash_search(uses, &pr->key, HASH_FIND, NULL);
-		int			i = 0;
-		char	   *s;
-
-		memset(nulls, 0, sizeof(nulls));
-		values[i++] = ObjectIdGetDatum(pr->key.userid);
-		values[i++] = ObjectIdGetDatum(pr->key.dbid);
-		values[i++] = id_datum(pr->key.queryid);
-		values[i++] = id_datum(pr->key.planid);
-		values[i++] = Int64GetDatum(use ? use->calls : 0);
-		values[i++] = TimestampTzGetDatum(pr->first_seen);
-		values[i++] = TimestampTzGetDatum(use ? use->last_seen : pr->first_seen);
-
-		if (!may_see_texts(pr->key.userid, all_stats))
-		{
-			values[i++] = CStringGetTextDatum(NO_PRIVILEGE_TEXT);
-			values[i++] = CStringGetTextDatum(NO_PRIVILEGE_TEXT);
-			nulls[i++] = true;
-			nulls[i++] = true;
-			nulls[i++] = true;
-		}
-		else if (!showtext)
-		{
-			nulls[i++] = true;
-			nulls[i++] = true;
-			nulls[i++] = true;
-			nulls[i++] = true;
-			values[i++] = BoolGetDatum(pr->sample_truncated);
-		}
-		else
-		{
-			s = PgperfFetchText(pr->blob, 0, pr->plan_len, pr->encoding);
-			if (s)
-				values[i] = CStringGetTextDatum(s);
-			nulls[i++] = (s == NULL);
-			s = PgperfFetchText(pr->blob, pr->plan_len, pr->sample_len, pr->encoding);
-			if (s)
-				values[i] = CStringGetTextDatum(s);
-			nulls[i++] = (s == NULL);
-			if (pr->nparams > 0)
-				sample_params(pr, &values[i], &nulls[i]);
-			else
-				nulls[i] = nulls[i + 1] = true;
-			i += 2;
-			values[i++] = BoolGetDatum(pr->sample_truncated);
-		}
-		Assert(i == PLANS_COLS);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	}
-	LWLockRelease(pgperf_shared->lock);
-	hash_destroy(uses);
+	scan.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	scan.all_stats = has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
+	scan.uses = plan_uses();
+	PgperfScanPlans(NULL, NULL, scan.showtext, put_plan, &scan);
+	hash_destroy(scan.uses);
 	return (Datum) 0;
 }
 
@@ -440,9 +429,10 @@ pgperf_get_windows(PG_FUNCTION_ARGS)
 	PgperfRequireShmem();
 	InitMaterializedSRF(fcinfo, 0);
 
+	/* the ring's capacity is fixed: allocate before taking the lock */
+	copy = palloc(sizeof(PgperfWindow) * pgperf_windows->capacity);
 	LWLockAcquire(pgperf_shared->lock, LW_SHARED);
 	n = pgperf_windows->count;
-	copy = palloc(sizeof(PgperfWindow) * Max(n, 1));
 	for (int i = 0; i < n; i++)
 		copy[i] = pgperf_windows->ring[(pgperf_windows->head + i) % pgperf_windows->capacity];
 	LWLockRelease(pgperf_shared->lock);
