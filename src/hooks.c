@@ -5,13 +5,14 @@
  * Every hook chains to the one installed before it.
  *
  * Nesting: nesting_level counts the executor runs and finishes, utility
- * commands and (when planning is tracked) planner calls we are inside.  A
- * statement is top-level when it starts at level 0; pgperf.track = top keeps
- * only those, = all keeps nested ones too (statements inside functions).
- * EXECUTE, PREPARE and DEALLOCATE do not nest: the statement EXECUTE runs is
- * top-level, as in pg_stat_statements.  Nor do DECLARE, FETCH, MOVE and
- * CLOSE: a cursor's query is top-level too, counted once, with the rows of
- * every fetch; pgperf gives it the queryid of the same query run on its own.
+ * commands and planner calls we are inside.  A statement is top-level when it
+ * starts at level 0; pgperf.track = top keeps only those, = all keeps nested
+ * ones too (statements inside functions, including those a function folded
+ * by the planner runs).  EXECUTE, PREPARE and DEALLOCATE do not nest: the
+ * statement EXECUTE runs is top-level, as in pg_stat_statements.  Nor does
+ * DECLARE: a cursor's query is top-level too, counted once, with the rows of
+ * every fetch.  FETCH, MOVE and CLOSE nest, so that what they run besides the
+ * cursor's own query is not taken for a client's statement.
  *
  * Per execution: ExecutorStart notes the window current when the execution
  * starts (that window gets the execution, however long it runs) and makes
@@ -22,11 +23,25 @@
  * a shape that has no plan record yet, captures its texts before it runs, so
  * that a plan which fails (say, times out) is stored with what it was.
  * The rows of every run (a cursor runs many times) add up in the total-time
- * instrument, where the executor counts them.
+ * instrument, where the executor counts them; when a held cursor is
+ * persisted at commit its query runs again from the start into the cursor's
+ * store, and the rows already counted are not counted twice.
  * ExecutorEnd stores the execution: store.c's hot path, or, for a new
- * shape, the slow path that captures texts first.  An execution that an
- * error or a cancel ends in ExecutorRun or ExecutorFinish is counted there,
- * as a failure, with the time it ran (pg_stat_statements never sees it).
+ * shape, the slow path that captures texts first.
+ *
+ * Failures: an execution that an error or a cancel ends in ExecutorStart
+ * (permission denied, a write in a read-only transaction), ExecutorRun or
+ * ExecutorFinish is counted as failed, with the time it ran (pg_stat_statements
+ * never sees it).  The error path itself takes no lock and raises nothing: it
+ * notes the failure in backend memory (allocations that return NULL rather
+ * than fail), and the note is stored at the next safe point: the next
+ * ExecutorStart or ExecutorEnd of this backend, or its exit.
+ *
+ * Cursors: core jumbles a DECLARE CURSOR by its text, and its query runs with
+ * queryid 0.  pgperf jumbles a copy of the query (the statement's tree is
+ * left as core made it: pg_stat_statements must see what it would see
+ * without pgperf) and gives the execution DECLARE starts that queryid, the
+ * one the same query has on its own.
  *
  * Parse analysis: when a statement with constants is met whose normalized
  * text pgperf does not have yet, the text is normalized there, while the
@@ -37,12 +52,15 @@
 #include "access/parallel.h"
 #include "access/xact.h"
 #include "executor/executor.h"
+#include "storage/ipc.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "optimizer/planner.h"
 #include "parser/analyze.h"
+#include "tcop/pquery.h"
 #include "tcop/utility.h"
 #include "utils/memutils.h"
+#include "utils/portal.h"
 #include "utils/timestamp.h"
 
 #include "capture.h"
@@ -68,31 +86,38 @@ static int	nesting_level = 0;
 typedef struct PgperfExec
 {
 	QueryDesc  *qd;
+	uint64		queryid;		/* the plan's, or the one DECLARE gave its cursor */
 	uint64		planid;
 	uint32		window_id;
 	bool		toplevel;
 	bool		failed;			/* counted as failed: not as a call */
+	int64		rows_recounted; /* rows a held cursor's store read again */
 	PgperfPlanTexts *texts;		/* of a plan with no record yet, or NULL */
-	struct PgperfExec *next;
 	MemoryContextCallback cb;
 } PgperfExec;
 
-/*
- * An execution's state and its total-time instrument, in one allocation.
- * With a 448-byte Instrumentation (PostgreSQL 15, 64-bit) that is one
- * 512-byte chunk of the executor's memory as long as PgperfExec stays
- * within 64 bytes; the next size class costs every execution more.
- */
-typedef struct PgperfExecInstr
+/* The open executions of this backend, innermost last (TopMemoryContext). */
+static PgperfExec **open_execs = NULL;
+static int	n_open = 0;
+static int	max_open = 0;
+
+/* A failure noted on the error path, to be stored at the next safe point. */
+typedef struct PendingFailure
 {
-	PgperfExec	ex;
-	Instrumentation instr;
-} PgperfExecInstr;
+	PgperfStatKey key;
+	PgperfFailures f;
+	PgperfPlanTexts *texts;		/* a copy, or NULL */
+	char	   *query;			/* a copy, or NULL */
+	int			query_len;
+	struct PendingFailure *next;
+} PendingFailure;
 
-StaticAssertDecl(sizeof(void *) != 8 || sizeof(PgperfExec) <= 64,
-				 "PgperfExec grew past 64 bytes");
+static PendingFailure *pending_failures = NULL;
+static bool exit_callback_registered = false;
 
-static PgperfExec *open_execs = NULL;
+/* The queryid DECLARE CURSOR gave the query it is about to start. */
+static uint64 cursor_queryid = 0;
+static int	cursor_level = -1;
 
 /*
  * Records known to exist in shared memory, so that the hooks need not look
@@ -127,31 +152,157 @@ static post_parse_analyze_hook_type prev_post_parse_analyze = NULL;
 	 (pgperf_track == PGPERF_TRACK_ALL || \
 	  (pgperf_track == PGPERF_TRACK_TOP && (level) == 0)))
 
-/* Unlinks 'ex' from the list of open executions, if it is there. */
+/* Removes 'ex' from the open executions, if it is there. */
 static void
 exec_unlink(void *arg)
 {
-	PgperfExec **p = &open_execs;
-
-	while (*p != NULL)
-	{
-		if (*p == arg)
+	for (int i = n_open - 1; i >= 0; i--)
+		if (open_execs[i] == arg)
 		{
-			*p = ((PgperfExec *) arg)->next;
+			open_execs[i] = open_execs[--n_open];
 			return;
 		}
-		p = &(*p)->next;
-	}
 }
 
 /* Returns the open execution of 'qd', or NULL. */
 static inline PgperfExec *
 exec_find(QueryDesc *qd)
 {
-	for (PgperfExec *ex = open_execs; ex != NULL; ex = ex->next)
-		if (ex->qd == qd)
-			return ex;
+	for (int i = n_open - 1; i >= 0; i--)
+		if (open_execs[i]->qd == qd)
+			return open_execs[i];
 	return NULL;
+}
+
+/* Adds an execution to the open ones; false if there is no memory for it. */
+static bool
+exec_link(PgperfExec *ex)
+{
+	if (n_open == max_open)
+	{
+		int			max = Max(16, max_open * 2);
+		PgperfExec **execs = MemoryContextAllocExtended(TopMemoryContext,
+														sizeof(PgperfExec *) * max,
+														MCXT_ALLOC_NO_OOM);
+
+		if (execs == NULL)
+			return false;
+		if (open_execs != NULL)
+		{
+			memcpy(execs, open_execs, sizeof(PgperfExec *) * n_open);
+			pfree(open_execs);
+		}
+		open_execs = execs;
+		max_open = max;
+	}
+	open_execs[n_open++] = ex;
+	return true;
+}
+
+/* Returns a copy of 'len' bytes in TopMemoryContext, or NULL; raises nothing. */
+static void *
+copy_noerror(const void *data, Size len)
+{
+	void	   *copy;
+
+	if (data == NULL)
+		return NULL;
+	copy = MemoryContextAllocExtended(TopMemoryContext, Max(len, 1), MCXT_ALLOC_NO_OOM);
+	if (copy != NULL && len > 0)
+		memcpy(copy, data, len);
+	return copy;
+}
+
+/*
+ * Notes a failed execution of 'key' on the error path: nothing here takes a
+ * lock or raises an error.  Failures of one entry add up in one note.
+ */
+static void
+note_failure_deferred(const PgperfStatKey *key, double ms,
+					  const PgperfPlanTexts *texts, const char *query, int query_len)
+{
+	int			code = geterrcode();
+	TimestampTz when = GetCurrentStatementStartTimestamp();
+	PendingFailure *pf;
+
+	for (pf = pending_failures; pf != NULL; pf = pf->next)
+		if (memcmp(&pf->key, key, sizeof(*key)) == 0)
+			break;
+	if (pf == NULL)
+	{
+		pf = MemoryContextAllocExtended(TopMemoryContext, sizeof(PendingFailure),
+										MCXT_ALLOC_NO_OOM | MCXT_ALLOC_ZERO);
+		if (pf == NULL)
+			return;				/* out of memory on an error path: not counted */
+		pf->key = *key;
+		if (texts != NULL)
+		{
+			pf->texts = copy_noerror(texts, sizeof(*texts));
+			if (pf->texts != NULL)
+			{
+				pf->texts->blob = copy_noerror(texts->blob, texts->plan_len +
+											   texts->sample_len + texts->params_len);
+				if (pf->texts->blob == NULL)
+				{
+					pfree(pf->texts);
+					pf->texts = NULL;
+				}
+			}
+		}
+		pf->query = copy_noerror(query, query_len);
+		pf->query_len = pf->query ? query_len : 0;
+		pf->next = pending_failures;
+		pending_failures = pf;
+	}
+	pf->f.calls++;
+	pf->f.ms += ms;
+	if (code == ERRCODE_QUERY_CANCELED)
+		pf->f.canceled++;
+	pf->f.last_sqlerrcode = code;
+	if (when > pf->f.when)
+		pf->f.when = when;
+}
+
+/*
+ * Stores the failures noted since the last safe point; with 'nowait', only
+ * if pgperf's lock is free at once (returns false, keeping them, otherwise).
+ */
+static bool
+store_failures(bool nowait)
+{
+	Assert(!LWLockHeldByMe(pgperf_shared->lock));
+	while (pending_failures != NULL)
+	{
+		PendingFailure *pf = pending_failures;
+
+		if (!PgperfStoreFailures(&pf->key, &pf->f, pf->texts, pf->query,
+								 pf->query_len, nowait))
+			return false;
+		pending_failures = pf->next;
+		if (pf->texts != NULL)
+		{
+			pfree(pf->texts->blob);
+			pfree(pf->texts);
+		}
+		if (pf->query != NULL)
+			pfree(pf->query);
+		pfree(pf);
+	}
+	return true;
+}
+
+/*
+ * Stores the failures still noted when the backend exits.  This may be the
+ * end of an error (FATAL, a terminated backend): it does not wait for the
+ * lock, but tries a few times, a millisecond apart.
+ */
+static void
+store_failures_at_exit(int code, Datum arg)
+{
+	if (pgperf_shared == NULL || LWLockHeldByMe(pgperf_shared->lock))
+		return;
+	for (int attempt = 0; attempt < 20 && !store_failures(true); attempt++)
+		pg_usleep(1000L);
 }
 
 /* Returns the slot of a record in the known-records cache. */
@@ -212,7 +363,7 @@ capture_new_plan(QueryDesc *qd, PgperfExec *ex, uint64 generation)
 	MemoryContext old;
 
 	memset(&pk, 0, sizeof(pk));
-	pk.queryid = qd->plannedstmt->queryId;
+	pk.queryid = ex->queryid;
 	pk.planid = ex->planid;
 	pk.userid = GetUserId();
 	pk.dbid = MyDatabaseId;
@@ -228,65 +379,6 @@ capture_new_plan(QueryDesc *qd, PgperfExec *ex, uint64 generation)
 	MemoryContextSwitchTo(old);
 }
 
-static void
-pgperf_ExecutorStart(QueryDesc *queryDesc, int eflags)
-{
-	if (prev_ExecutorStart)
-		prev_ExecutorStart(queryDesc, eflags);
-	else
-		standard_ExecutorStart(queryDesc, eflags);
-
-	if (pgperf_enabled(nesting_level) &&
-		queryDesc->plannedstmt->queryId != UINT64CONST(0) &&
-		(eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0)
-	{
-		MemoryContext cxt = queryDesc->estate->es_query_cxt;
-		PgperfExec *ex;
-		uint64		generation;
-
-		if (queryDesc->totaltime == NULL)
-		{
-			PgperfExecInstr *both = MemoryContextAlloc(cxt, sizeof(PgperfExecInstr));
-
-			InstrInit(&both->instr, INSTRUMENT_ALL);
-			queryDesc->totaltime = &both->instr;
-			ex = &both->ex;
-		}
-		else
-			ex = MemoryContextAlloc(cxt, sizeof(PgperfExec));
-		ex->qd = queryDesc;
-		/* now, so that a failure can be counted without catalog access */
-		ex->planid = PgperfPlanId(queryDesc->plannedstmt);
-		ex->window_id = pg_atomic_read_u32(&pgperf_shared->current_window);
-		ex->toplevel = (nesting_level == 0);
-		ex->failed = false;
-		ex->texts = NULL;
-		ex->cb.func = exec_unlink;
-		ex->cb.arg = ex;
-		MemoryContextRegisterResetCallback(cxt, &ex->cb);
-		ex->next = open_execs;
-		open_execs = ex;
-
-		generation = pg_atomic_read_u64(&pgperf_shared->records_generation);
-		if (!is_known(queryDesc->plannedstmt->queryId, ex->planid, GetUserId(),
-					  generation))
-			capture_new_plan(queryDesc, ex, generation);
-	}
-}
-
-/* Fills the statistics key of an execution. */
-static inline void
-exec_key(const QueryDesc *qd, const PgperfExec *ex, PgperfStatKey *key)
-{
-	memset(key, 0, sizeof(*key));
-	key->queryid = qd->plannedstmt->queryId;
-	key->planid = ex->planid;
-	key->userid = GetUserId();
-	key->dbid = MyDatabaseId;
-	key->window_id = ex->window_id;
-	key->toplevel = ex->toplevel;
-}
-
 /* Returns the statement's text, cut to pgperf.max_text_length, and its length. */
 static const char *
 statement_text(QueryDesc *qd, int *len)
@@ -298,16 +390,124 @@ statement_text(QueryDesc *qd, int *len)
 	return query;
 }
 
+static void
+pgperf_ExecutorStart(QueryDesc *queryDesc, int eflags)
+{
+	volatile uint64 queryid = queryDesc->plannedstmt->queryId;
+	PgperfStatKey key;
+	instr_time	start;
+	MemoryContext cxt;
+	PgperfExec *ex;
+	uint64		generation;
+
+	/* a safe point: no error is being handled, no pgperf lock is held */
+	if (pending_failures != NULL)
+		(void) store_failures(false);
+
+	/* the query DECLARE CURSOR is starting: the queryid it gave it */
+	if (queryid == UINT64CONST(0) && cursor_queryid != UINT64CONST(0) &&
+		nesting_level == cursor_level)
+	{
+		queryid = cursor_queryid;
+		cursor_queryid = 0;
+	}
+
+	if (!pgperf_enabled(nesting_level) || queryid == UINT64CONST(0) ||
+		(eflags & EXEC_FLAG_EXPLAIN_ONLY) != 0)
+	{
+		if (prev_ExecutorStart)
+			prev_ExecutorStart(queryDesc, eflags);
+		else
+			standard_ExecutorStart(queryDesc, eflags);
+		return;
+	}
+
+	if (!exit_callback_registered)
+	{
+		before_shmem_exit(store_failures_at_exit, (Datum) 0);
+		exit_callback_registered = true;
+	}
+
+	/* before it starts, so that a failure to start is counted too */
+	memset(&key, 0, sizeof(key));
+	key.queryid = queryid;
+	key.planid = PgperfPlanId(queryDesc->plannedstmt);
+	key.userid = GetUserId();
+	key.dbid = MyDatabaseId;
+	key.window_id = pg_atomic_read_u32(&pgperf_shared->current_window);
+	key.toplevel = (nesting_level == 0);
+	INSTR_TIME_SET_CURRENT(start);
+	PG_TRY();
+	{
+		if (prev_ExecutorStart)
+			prev_ExecutorStart(queryDesc, eflags);
+		else
+			standard_ExecutorStart(queryDesc, eflags);
+	}
+	PG_CATCH();
+	{
+		instr_time	now;
+		const char *query;
+		int			query_len;
+
+		INSTR_TIME_SET_CURRENT(now);
+		INSTR_TIME_SUBTRACT(now, start);
+		query = statement_text(queryDesc, &query_len);
+		note_failure_deferred(&key, INSTR_TIME_GET_MILLISEC(now), NULL, query, query_len);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+
+	cxt = queryDesc->estate->es_query_cxt;
+	ex = MemoryContextAlloc(cxt, sizeof(PgperfExec));
+	if (!exec_link(ex))
+		return;					/* no memory to follow it: not measured */
+	if (queryDesc->totaltime == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+
+		queryDesc->totaltime = InstrAlloc(1, INSTRUMENT_ALL, false);
+		MemoryContextSwitchTo(old);
+	}
+	ex->qd = queryDesc;
+	ex->queryid = queryid;
+	ex->planid = key.planid;
+	ex->window_id = key.window_id;
+	ex->toplevel = key.toplevel;
+	ex->failed = false;
+	ex->rows_recounted = 0;
+	ex->texts = NULL;
+	ex->cb.func = exec_unlink;
+	ex->cb.arg = ex;
+	MemoryContextRegisterResetCallback(cxt, &ex->cb);
+
+	generation = pg_atomic_read_u64(&pgperf_shared->records_generation);
+	if (!is_known(queryid, ex->planid, key.userid, generation))
+		capture_new_plan(queryDesc, ex, generation);
+}
+
+/* Fills the statistics key of an execution. */
+static inline void
+exec_key(const QueryDesc *qd, const PgperfExec *ex, PgperfStatKey *key)
+{
+	memset(key, 0, sizeof(*key));
+	key->queryid = ex->queryid;
+	key->planid = ex->planid;
+	key->userid = GetUserId();
+	key->dbid = MyDatabaseId;
+	key->window_id = ex->window_id;
+	key->toplevel = ex->toplevel;
+}
+
 /*
- * Counts an execution that an error (or a cancel: statement_timeout, the
- * user) is ending, with the time it ran.  Runs in the error's PG_CATCH, so
- * nothing here may raise an error of its own: no catalog access, no
- * allocation.
+ * Notes an execution that an error (or a cancel: statement_timeout, the user)
+ * is ending, with the time it ran.  Runs in the error's PG_CATCH: no lock, no
+ * catalog access, no allocation that can fail (see note_failure_deferred).
  */
 static void
 note_failure(QueryDesc *qd)
 {
-	PgperfExec *ex = open_execs != NULL ? exec_find(qd) : NULL;
+	PgperfExec *ex = n_open > 0 ? exec_find(qd) : NULL;
 	Instrumentation *instr = qd->totaltime;
 	PgperfStatKey key;
 	double		ms;
@@ -329,13 +529,40 @@ note_failure(QueryDesc *qd)
 	}
 	exec_key(qd, ex, &key);
 	query = statement_text(qd, &query_len);
-	PgperfStoreFailure(&key, ms, geterrcode(), GetCurrentStatementStartTimestamp(),
-					   ex->texts, query, query_len);
+	note_failure_deferred(&key, ms, ex->texts, query, query_len);
+}
+
+/*
+ * Reports whether this run reads a held cursor's query again from the start
+ * into the cursor's store: PersistHoldablePortal, at commit, rewinds it and
+ * runs it to the end.
+ */
+static inline bool
+persisting_held_cursor(QueryDesc *qd)
+{
+	return ActivePortal != NULL && ActivePortal->queryDesc == qd &&
+		(ActivePortal->cursorOptions & CURSOR_OPT_HOLD) != 0 &&
+		ActivePortal->holdStore != NULL && qd->dest != NULL &&
+		qd->dest->mydest == DestTuplestore;
+}
+
+/* Rows the total-time instrument has counted so far, over every run. */
+static inline double
+rows_counted(const Instrumentation *instr)
+{
+	return instr->ntuples + instr->tuplecount;
 }
 
 static void
 pgperf_ExecutorRun(PGPERF_EXECUTORRUN_ARGS)
 {
+	PgperfExec *volatile ex = NULL;
+	volatile double before = 0;
+
+	if (n_open > 0 && persisting_held_cursor(queryDesc) &&
+		(ex = exec_find(queryDesc)) != NULL && queryDesc->totaltime != NULL)
+		before = rows_counted(queryDesc->totaltime);
+
 	nesting_level++;
 	PG_TRY();
 	{
@@ -352,6 +579,10 @@ pgperf_ExecutorRun(PGPERF_EXECUTORRUN_ARGS)
 	}
 	PG_END_TRY();
 	nesting_level--;
+
+	/* the rows the client fetched already come again: count them once */
+	if (ex != NULL)
+		ex->rows_recounted += (int64) Min(before, rows_counted(queryDesc->totaltime) - before);
 }
 
 static void
@@ -393,7 +624,7 @@ record_execution(QueryDesc *qd, PgperfExec *ex)
 
 	d.exec_ms = instr->total * 1000.0;
 	/* the executor adds each run's rows to the total-time instrument */
-	d.rows = (int64) instr->ntuples;
+	d.rows = (int64) instr->ntuples - ex->rows_recounted;
 	d.bufusage = &instr->bufusage;
 	d.walusage = &instr->walusage;
 	d.when = GetCurrentStatementStartTimestamp();
@@ -419,8 +650,10 @@ record_execution(QueryDesc *qd, PgperfExec *ex)
 static void
 pgperf_ExecutorEnd(QueryDesc *queryDesc)
 {
-	PgperfExec *ex = open_execs != NULL ? exec_find(queryDesc) : NULL;
+	PgperfExec *ex = n_open > 0 ? exec_find(queryDesc) : NULL;
 
+	if (pending_failures != NULL)
+		(void) store_failures(false);
 	if (ex != NULL)
 	{
 		exec_unlink(ex);
@@ -434,61 +667,10 @@ pgperf_ExecutorEnd(QueryDesc *queryDesc)
 		standard_ExecutorEnd(queryDesc);
 }
 
-static PlannedStmt *
-pgperf_planner(Query *parse, const char *query_string, int cursorOptions,
-			   ParamListInfo boundParams)
-{
-	PlannedStmt *result;
-	instr_time	start;
-	instr_time	duration;
-	PgperfStatKey key;
-
-	if (!pgperf_track_planning || !pgperf_enabled(nesting_level) ||
-		parse->queryId == UINT64CONST(0) || query_string == NULL)
-	{
-		if (prev_planner)
-			result = prev_planner(parse, query_string, cursorOptions, boundParams);
-		else
-			result = standard_planner(parse, query_string, cursorOptions, boundParams);
-		/* a new plan, perhaps at a recycled address: it will be walked */
-		PgperfForgetPlan(result);
-		return result;
-	}
-
-	INSTR_TIME_SET_CURRENT(start);
-	nesting_level++;
-	PG_TRY();
-	{
-		if (prev_planner)
-			result = prev_planner(parse, query_string, cursorOptions, boundParams);
-		else
-			result = standard_planner(parse, query_string, cursorOptions, boundParams);
-	}
-	PG_FINALLY();
-	{
-		nesting_level--;
-	}
-	PG_END_TRY();
-	INSTR_TIME_SET_CURRENT(duration);
-	INSTR_TIME_SUBTRACT(duration, start);
-
-	PgperfForgetPlan(result);
-	memset(&key, 0, sizeof(key));
-	key.queryid = parse->queryId;
-	key.planid = PgperfPlanId(result);
-	key.userid = GetUserId();
-	key.dbid = MyDatabaseId;
-	key.window_id = pg_atomic_read_u32(&pgperf_shared->current_window);
-	key.toplevel = (nesting_level == 0);
-	PgperfStorePlanning(&key, INSTR_TIME_GET_MILLISEC(duration));
-
-	return result;
-}
-
 /*
  * Makes sure the statement 'queryid' has a query record, normalizing its text
  * (the statement at 'location'/'len' of 'source') with the constants 'jstate'
- * found.  Does nothing if the record exists.
+ * found (NULL: none to replace).  Does nothing if the record exists.
  */
 static void
 store_normalized_text(uint64 queryid, const char *source, int location, int len,
@@ -513,22 +695,83 @@ store_normalized_text(uint64 queryid, const char *source, int location, int len,
 	}
 
 	text = CleanQuerytext(source, &location, &len);
-	norm = PgperfNormalizeQuery(text, len, location, jstate,
-								pgperf_max_text_length, &norm_len);
-	PgperfStoreQueryText(&key, norm, norm_len);
-	pfree(norm);
+	if (jstate == NULL)
+	{
+		/* no constants to replace: the text as it is, cut */
+		norm_len = len > pgperf_max_text_length ?
+			pg_mbcliplen(text, len, pgperf_max_text_length) : len;
+		PgperfStoreQueryText(&key, text, norm_len);
+	}
+	else
+	{
+		norm = PgperfNormalizeQuery(text, len, location, jstate,
+									pgperf_max_text_length, &norm_len);
+		PgperfStoreQueryText(&key, norm, norm_len);
+		pfree(norm);
+	}
 	remember(queryid, 0, key.userid, generation);
 }
 
-/*
- * Gives the query of a DECLARE CURSOR its queryid.  Core jumbles only the
- * DECLARE itself (by its text), so the cursor's query would run with queryid
- * 0 and go unseen; jumbled here, it gets the queryid the same SELECT has on
- * its own.  The tree is copied first if it must not be modified.
- */
 static PlannedStmt *
-identify_cursor_query(PlannedStmt *pstmt, const char *queryString,
-					  bool *readOnlyTree)
+pgperf_planner(Query *parse, const char *query_string, int cursorOptions,
+			   ParamListInfo boundParams)
+{
+	PlannedStmt *result;
+	instr_time	start;
+	instr_time	duration;
+	PgperfStatKey key;
+	volatile bool timed = pgperf_track_planning && pgperf_enabled(nesting_level) &&
+		parse->queryId != UINT64CONST(0) && query_string != NULL;
+
+	if (timed)
+		INSTR_TIME_SET_CURRENT(start);
+
+	/*
+	 * One level down whether timed or not: functions the planner evaluates
+	 * (constant folding) run statements that are not top-level.
+	 */
+	nesting_level++;
+	PG_TRY();
+	{
+		if (prev_planner)
+			result = prev_planner(parse, query_string, cursorOptions, boundParams);
+		else
+			result = standard_planner(parse, query_string, cursorOptions, boundParams);
+	}
+	PG_FINALLY();
+	{
+		nesting_level--;
+	}
+	PG_END_TRY();
+	if (!timed)
+		return result;
+
+	INSTR_TIME_SET_CURRENT(duration);
+	INSTR_TIME_SUBTRACT(duration, start);
+	memset(&key, 0, sizeof(key));
+	key.queryid = parse->queryId;
+	key.planid = PgperfPlanId(result);
+	key.userid = GetUserId();
+	key.dbid = MyDatabaseId;
+	key.window_id = pg_atomic_read_u32(&pgperf_shared->current_window);
+	key.toplevel = (nesting_level == 0);
+	PgperfStorePlanning(&key, INSTR_TIME_GET_MILLISEC(duration));
+	/* a statement planned and never run still shows its text */
+	store_normalized_text(parse->queryId, query_string, parse->stmt_location,
+						  parse->stmt_len, NULL);
+	return result;
+}
+
+/*
+ * Returns the queryid the query of a DECLARE CURSOR has when run on its own,
+ * and makes sure it has its normalized text; 0 if there is none to give.
+ * Core jumbles only the DECLARE itself (by its text), so the cursor's query
+ * would run with queryid 0 and go unseen.  A copy is jumbled: the statement's
+ * tree stays as core made it, so that other modules (pg_stat_statements) see
+ * exactly what they would see without pgperf.
+ */
+static uint64
+cursor_query_id(PlannedStmt *pstmt, const char *queryString)
 {
 	DeclareCursorStmt *stmt = (DeclareCursorStmt *) pstmt->utilityStmt;
 	Query	   *query;
@@ -537,21 +780,15 @@ identify_cursor_query(PlannedStmt *pstmt, const char *queryString,
 	if (!IsQueryIdEnabled() || queryString == NULL ||
 		stmt->query == NULL || !IsA(stmt->query, Query) ||
 		((Query *) stmt->query)->queryId != UINT64CONST(0))
-		return pstmt;
+		return 0;
 
-	if (*readOnlyTree)
-	{
-		pstmt = copyObject(pstmt);
-		*readOnlyTree = false;
-		stmt = (DeclareCursorStmt *) pstmt->utilityStmt;
-	}
-	query = (Query *) stmt->query;
+	query = copyObject((Query *) stmt->query);
 	jstate = JumbleQuery(query, queryString);
 	if (query->queryId != UINT64CONST(0) && jstate != NULL &&
 		jstate->clocations_count > 0)
 		store_normalized_text(query->queryId, queryString,
 							  pstmt->stmt_location, pstmt->stmt_len, jstate);
-	return pstmt;
+	return query->queryId;
 }
 
 /* Runs a utility command one nesting level down. */
@@ -585,23 +822,43 @@ pgperf_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 					  DestReceiver *dest, QueryCompletion *qc)
 {
 	Node	   *parsetree = pstmt->utilityStmt;
-	bool		nests;
 
 	/*
-	 * What EXECUTE runs, and what a cursor runs (from DECLARE, FETCH, MOVE or
-	 * CLOSE), is the client's own statement: those do not nest.
+	 * What EXECUTE runs is the client's own statement, and so is the query a
+	 * DECLARE CURSOR starts: those do not nest.  FETCH, MOVE and CLOSE do:
+	 * the cursor's execution was started (and its level noted) by DECLARE,
+	 * and what runs meanwhile (a SQL function's statements, read again when
+	 * MOVE rewinds the cursor) is not a client's statement.
 	 */
-	nests = !IsA(parsetree, ExecuteStmt) &&
-		!IsA(parsetree, PrepareStmt) &&
-		!IsA(parsetree, DeallocateStmt) &&
-		!IsA(parsetree, DeclareCursorStmt) &&
-		!IsA(parsetree, FetchStmt) &&
-		!IsA(parsetree, ClosePortalStmt);
+	if (IsA(parsetree, DeclareCursorStmt))
+	{
+		uint64		saved = cursor_queryid;
+		int			saved_level = cursor_level;
 
-	if (IsA(parsetree, DeclareCursorStmt) && pgperf_enabled(nesting_level))
-		pstmt = identify_cursor_query(pstmt, queryString, &readOnlyTree);
-
-	if (!nests)
+		if (pgperf_enabled(nesting_level))
+		{
+			cursor_queryid = cursor_query_id(pstmt, queryString);
+			cursor_level = nesting_level;
+		}
+		PG_TRY();
+		{
+			if (prev_ProcessUtility)
+				prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+									params, queryEnv, dest, qc);
+			else
+				standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+										params, queryEnv, dest, qc);
+		}
+		PG_FINALLY();
+		{
+			cursor_queryid = saved;
+			cursor_level = saved_level;
+		}
+		PG_END_TRY();
+		return;
+	}
+	if (IsA(parsetree, ExecuteStmt) || IsA(parsetree, PrepareStmt) ||
+		IsA(parsetree, DeallocateStmt))
 	{
 		if (prev_ProcessUtility)
 			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,

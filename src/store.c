@@ -526,43 +526,61 @@ PgperfStorePlanning(const PgperfStatKey *origkey, double plan_ms)
 }
 
 /*
- * Counts a failed execution (an error or a cancel ended it after 'ms').  The
- * first failure of a shape creates its entry, with the plan record if the
+ * Adds failed executions (an error or a cancel ended them) to their entry.
+ * The first failure of a shape creates its entry, with the plan record if the
  * caller captured the plan's texts when the execution started, so that a
- * plan which never finishes still shows what it was.  Runs while an error is
- * being handled: raises none and allocates nothing that can fail.
+ * plan which never finishes still shows what it was.  Never called on an
+ * error path: hooks.c notes failures there and stores them at the next safe
+ * point.  With 'nowait' (at backend exit) it returns false, having done
+ * nothing, if the lock is not free at once.  Under the lock: a lookup, or the
+ * slow path's creation.
  */
-void
-PgperfStoreFailure(const PgperfStatKey *origkey, double ms, int sqlerrcode,
-				   TimestampTz when, const PgperfPlanTexts *plan,
-				   const char *query, int query_len)
+bool
+PgperfStoreFailures(const PgperfStatKey *origkey, const PgperfFailures *f,
+					const PgperfPlanTexts *plan, const char *query, int query_len,
+					bool nowait)
 {
 	PgperfStatKey keybuf;
 	PgperfStatEntry *e;
 
 	memcpy(&keybuf, origkey, sizeof(keybuf));
-	LWLockAcquire(pgperf_shared->lock, LW_SHARED);
-	e = hash_search(pgperf_stat_hash, &keybuf, HASH_FIND, NULL);
+	if (nowait)
+	{
+		/* the exclusive lock, at once or not at all */
+		if (!LWLockConditionalAcquire(pgperf_shared->lock, LW_EXCLUSIVE))
+			return false;
+		e = hash_search(pgperf_stat_hash, &keybuf, HASH_FIND, NULL);
+	}
+	else
+	{
+		LWLockAcquire(pgperf_shared->lock, LW_SHARED);
+		e = hash_search(pgperf_stat_hash, &keybuf, HASH_FIND, NULL);
+		if (e == NULL || (!e->linked && plan != NULL))
+		{
+			LWLockRelease(pgperf_shared->lock);
+			LWLockAcquire(pgperf_shared->lock, LW_EXCLUSIVE);
+			e = NULL;
+		}
+	}
 	if (e == NULL || (!e->linked && plan != NULL))
 	{
-		LWLockRelease(pgperf_shared->lock);
-		LWLockAcquire(pgperf_shared->lock, LW_EXCLUSIVE);
 		keybuf.window_id = PgperfLiveWindow(keybuf.window_id);
-		e = entry_create_linked(&keybuf, plan, query, query_len, when);
+		e = entry_create_linked(&keybuf, plan, query, query_len, f->when);
 	}
 	if (e != NULL)
 	{
 		SpinLockAcquire(&e->mutex);
-		e->c.failed_calls++;
-		e->c.failed_ms += ms;
-		if (sqlerrcode == ERRCODE_QUERY_CANCELED)
-			e->c.failed_canceled++;
-		e->c.last_failure = sqlerrcode;
-		e->c.last_seen = when;
-		e->usage += 1.0;
+		e->c.failed_calls += f->calls;
+		e->c.failed_ms += f->ms;
+		e->c.failed_canceled += f->canceled;
+		e->c.last_failure = f->last_sqlerrcode;
+		if (f->when > e->c.last_seen)
+			e->c.last_seen = f->when;
+		e->usage += (double) f->calls;
 		SpinLockRelease(&e->mutex);
 	}
 	LWLockRelease(pgperf_shared->lock);
+	return true;
 }
 
 /* Reports whether 'key' has a record in 'table' (plan or query records). */

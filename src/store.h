@@ -156,6 +156,16 @@ typedef struct PgperfExecDelta
 	TimestampTz when;
 } PgperfExecDelta;
 
+/* Failed executions of one entry: counted on the error path, stored later. */
+typedef struct PgperfFailures
+{
+	int64		calls;
+	int64		canceled;		/* of them, ended by a cancel */
+	double		ms;				/* time they ran until they failed */
+	int32		last_sqlerrcode;
+	TimestampTz when;			/* start of the latest one's statement */
+} PgperfFailures;
+
 /* Texts prepared, outside any lock, for a new plan record. */
 typedef struct PgperfPlanTexts
 {
@@ -219,9 +229,10 @@ extern void PgperfStoreCreate(const PgperfStatKey *key, const PgperfExecDelta *d
 							  const PgperfPlanTexts *plan, const char *query,
 							  int query_len);
 extern void PgperfStorePlanning(const PgperfStatKey *key, double plan_ms);
-extern void PgperfStoreFailure(const PgperfStatKey *key, double ms, int sqlerrcode,
-							   TimestampTz when, const PgperfPlanTexts *plan,
-							   const char *query, int query_len);
+extern bool PgperfStoreFailures(const PgperfStatKey *key,
+								const PgperfFailures *f,
+								const PgperfPlanTexts *plan,
+								const char *query, int query_len, bool nowait);
 extern bool PgperfRecordExists(HTAB *table, const void *key);
 extern void PgperfStoreQueryText(const PgperfQueryKey *key, const char *text,
 								 int len);
