@@ -20,7 +20,7 @@ SHLIB_LINK = -lm
 
 # pg_regress: sql/*.sql against expected/*.out, on a throwaway instance that
 # preloads pgperf (PGXS has no "make check"; installcheck starts its own server).
-REGRESS = capture planid nesting samples normalize parallel privileges privileges_matrix errors \
+REGRESS = capture planid planid_cache nesting counting samples normalize parallel privileges privileges_matrix errors \
 	hostile eviction pgss windows compare failures plan_changes plan_shape baseline try_index
 REGRESS_OPTS = --temp-config=$(srcdir)/test/pgperf.conf --temp-instance=./tmp_check
 

@@ -17,16 +17,31 @@
  * renumbered between PostgreSQL majors.  Temporary schemas are all named
  * "pg_temp", so temp tables do not make planids differ between backends.
  *
+ * A partition is named by its partitioned root, and an index of a partition
+ * by the partitioned index it is attached to: plan-time pruning makes the
+ * same statement scan pt1 for one value and pt2 for another, and that is one
+ * shape, not two (constants must not leak into the planid).  A plan that
+ * scans every partition under an Append is another shape, as it should be.
+ *
  * Names are looked up once per backend and cached by OID; relcache and
  * syscache invalidations drop cached names, so a rename is seen at once.
  * The walk feeds one word per node (its type, flags and small fields packed
- * together) and one per relation or index name (a probe of the name cache).  A plan executed again (a cached
- * plan) is not walked again: its planid is kept by PlannedStmt address.
+ * together) and one per relation or index name (a probe of the name cache).
+ *
+ * A cached plan (prepared statement, PL/pgSQL, SPI) is executed many times
+ * and walked once: its planid is kept by PlannedStmt address, but only while
+ * the memory it lives in does.  Only plans in a plan cache entry's memory
+ * ("CachedPlan" contexts) are kept, and a reset callback on that memory
+ * clears the slot when the plan is released, so a new plan copied to a
+ * recycled address is never taken for the old one.  Plans in other memory
+ * (the simple protocol's, one-shot plans) are new each time and walked each
+ * time.
  */
 #include "postgres.h"
 
 #include "access/htup_details.h"
 #include "catalog/namespace.h"
+#include "catalog/partition.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_proc.h"
 #include "nodes/extensible.h"
@@ -62,26 +77,26 @@ static int	name_used = 0;
 static uint64 name_generation = 0;
 static bool callbacks_registered = false;
 
-/*
- * The planid of recently executed plans, by PlannedStmt address: a cached
- * plan (prepared statement, PL/pgSQL) is executed many times and walked once.
- * A slot is trusted only if the plan tree, query id and estimated cost match
- * too, and the planner hook clears the slot of every plan it makes, so a new
- * plan at a recycled address is always walked.
- */
+/* The planid of cached plans, by PlannedStmt address (see the header). */
 #define PLAN_SLOTS		256		/* a power of two */
 
 typedef struct PlanSlot
 {
-	const PlannedStmt *stmt;
-	const Plan *tree;
-	uint64		queryid;
-	double		cost;
+	const PlannedStmt *stmt;	/* NULL: empty */
+	MemoryContext cxt;			/* the plan's memory */
 	uint64		generation;		/* name_generation when computed */
 	uint64		planid;
 } PlanSlot;
 
 static PlanSlot plan_slots[PLAN_SLOTS];
+
+/* Clears a slot when the memory of the plan it holds goes. */
+typedef struct PlanSlotRelease
+{
+	MemoryContextCallback cb;
+	MemoryContext cxt;
+	int			slot;
+} PlanSlotRelease;
 
 typedef struct PlanWalk
 {
@@ -155,6 +170,26 @@ compute_name_hash(Oid oid, char kind)
 		/* vanished under us: fall back to the OID rather than fail */
 		fp_add_u64(&fp, oid);
 		return fp_finish(&fp);
+	}
+	if (kind == 'r' && ((Form_pg_class) GETSTRUCT(tp))->relispartition)
+	{
+		/* a partition (or a partition's index): the name of its root */
+		List	   *ancestors = get_partition_ancestors(oid);
+
+		ReleaseSysCache(tp);
+		if (ancestors != NIL)
+		{
+			Oid			root = llast_oid(ancestors);
+
+			list_free(ancestors);
+			return compute_name_hash(root, kind);
+		}
+		tp = SearchSysCache1(RELOID, ObjectIdGetDatum(oid));
+		if (!HeapTupleIsValid(tp))
+		{
+			fp_add_u64(&fp, oid);
+			return fp_finish(&fp);
+		}
 	}
 	if (kind == 'r')
 	{
@@ -497,10 +532,48 @@ walk_plan(PlanWalk *w, Plan *plan)
 }
 
 /* Returns the plan-id cache slot of a PlannedStmt address. */
-static inline PlanSlot *
+static inline int
 plan_slot(const PlannedStmt *stmt)
 {
-	return &plan_slots[((uintptr_t) stmt >> 4) & (PLAN_SLOTS - 1)];
+	return (int) (((uintptr_t) stmt >> 4) & (PLAN_SLOTS - 1));
+}
+
+/* Empties a slot whose plan's memory is being reset or deleted. */
+static void
+plan_slot_release(void *arg)
+{
+	PlanSlotRelease *rel = arg;
+
+	if (plan_slots[rel->slot].cxt == rel->cxt)
+		plan_slots[rel->slot].stmt = NULL;
+}
+
+/*
+ * Makes sure a callback clears slot 'slot' when 'cxt' goes; one per memory
+ * and slot, so that a plan cached again and again adds nothing.
+ */
+static void
+watch_plan_memory(MemoryContext cxt, int slot)
+{
+	PlanSlotRelease *rel;
+
+	for (MemoryContextCallback *cb = cxt->reset_cbs; cb != NULL; cb = cb->next)
+		if (cb->func == plan_slot_release &&
+			((PlanSlotRelease *) cb->arg)->slot == slot)
+			return;
+	rel = MemoryContextAlloc(cxt, sizeof(PlanSlotRelease));
+	rel->cxt = cxt;
+	rel->slot = slot;
+	rel->cb.func = plan_slot_release;
+	rel->cb.arg = rel;
+	MemoryContextRegisterResetCallback(cxt, &rel->cb);
+}
+
+/* Reports whether a plan lives in a plan cache entry's memory. */
+static inline bool
+in_plan_cache(MemoryContext cxt)
+{
+	return cxt->name != NULL && strcmp(cxt->name, "CachedPlan") == 0;
 }
 
 /* Walks a plan: the fingerprint proper. */
@@ -529,33 +602,24 @@ compute_planid(PlannedStmt *stmt)
 uint64
 PgperfPlanId(PlannedStmt *stmt)
 {
-	PlanSlot   *slot = plan_slot(stmt);
+	int			i = plan_slot(stmt);
+	PlanSlot   *slot = &plan_slots[i];
 	uint64		generation = name_generation;
 	uint64		planid;
+	MemoryContext cxt;
 
-	if (slot->stmt == stmt && slot->tree == stmt->planTree &&
-		slot->queryid == stmt->queryId && slot->generation == generation &&
-		stmt->planTree != NULL && slot->cost == stmt->planTree->total_cost)
+	if (slot->stmt == stmt && slot->generation == generation)
 		return slot->planid;
 
 	planid = compute_planid(stmt);
-	if (generation == name_generation && stmt->planTree != NULL)
+	cxt = GetMemoryChunkContext(stmt);
+	if (generation == name_generation && in_plan_cache(cxt))
 	{
+		watch_plan_memory(cxt, i);
 		slot->stmt = stmt;
-		slot->tree = stmt->planTree;
-		slot->queryid = stmt->queryId;
-		slot->cost = stmt->planTree->total_cost;
+		slot->cxt = cxt;
 		slot->generation = generation;
 		slot->planid = planid;
 	}
 	return planid;
-}
-
-void
-PgperfForgetPlan(const PlannedStmt *stmt)
-{
-	PlanSlot   *slot = plan_slot(stmt);
-
-	if (slot->stmt == stmt)
-		slot->stmt = NULL;
 }

@@ -10,7 +10,4 @@
 /* Returns the planid of 'stmt': never 0, independent of costs and constants. */
 extern uint64 PgperfPlanId(PlannedStmt *stmt);
 
-/* Forgets any planid cached for the address of a plan the planner just made. */
-extern void PgperfForgetPlan(const PlannedStmt *stmt);
-
 #endif							/* PGPERF_PLANID_H */

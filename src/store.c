@@ -694,6 +694,9 @@ PgperfScanEntries(PgperfEntryFilter filter, void *farg, bool with_query_text,
 		int			n = 0;
 		long		last = Min(nkeys, first + PGPERF_READ_BATCH);
 
+		/* between batches no lock is held: a cancel can end a long read */
+		CHECK_FOR_INTERRUPTS();
+
 		/* under the lock: hash lookups and copies */
 		LWLockAcquire(pgperf_shared->lock, LW_SHARED);
 		for (long k = first; k < last; k++)
@@ -768,6 +771,7 @@ PgperfScanPlans(PgperfPlanFilter filter, void *farg, bool with_texts,
 		int			n = 0;
 		long		last = Min(nkeys, first + PGPERF_READ_BATCH);
 
+		CHECK_FOR_INTERRUPTS();
 		LWLockAcquire(pgperf_shared->lock, LW_SHARED);
 		for (long k = first; k < last; k++)
 		{

@@ -588,7 +588,6 @@ plan_side(Trial *t, Candidate *c, TrialSide *side)
 	PlannedStmt *ps = pg_plan_query(copyObject(c->analyzed), c->sample,
 									CURSOR_OPT_PARALLEL_OK, c->params);
 
-	PgperfForgetPlan(ps);
 	side->plan = ps;
 	side->planned = true;
 	side->planid = PgperfPlanId(ps);
