@@ -423,6 +423,7 @@ change_status(PgperfPair *p, char **reason)
 			return "regressed";
 		case PGPERF_UNCHANGED:
 		case PGPERF_CACHE_EFFECT:
+		case PGPERF_LOAD_EFFECT:
 			return "unchanged";
 		default:
 			break;

@@ -41,8 +41,8 @@ double		pgperf_compare_min_change = 0.10;
 #define FAIL_MIN		3		/* ... with at least this many failures */
 
 const char *const pgperf_verdict_names[] = {
-	"regressed", "improved", "cache_effect", "new", "gone", "unchanged",
-	"insufficient_data"
+	"regressed", "improved", "cache_effect", "load_effect", "new", "gone",
+	"unchanged", "insufficient_data"
 };
 
 bool
@@ -352,6 +352,7 @@ judge_tested(PgperfPair *cs, StringInfo reason)
 		[VERDICT_REGRESSED] = PGPERF_REGRESSED,
 		[VERDICT_IMPROVED] = PGPERF_IMPROVED,
 		[VERDICT_CACHE_EFFECT] = PGPERF_CACHE_EFFECT,
+		[VERDICT_LOAD_EFFECT] = PGPERF_LOAD_EFFECT,
 		[VERDICT_UNCHANGED] = PGPERF_UNCHANGED,
 	};
 
@@ -401,6 +402,8 @@ judge_tested(PgperfPair *cs, StringInfo reason)
 				appendStringInfo(reason, "time %.2fx, not a significant change", in.speedup);
 				append_p(reason, cs->p);
 			}
+			if (r.time_contradicts)
+				appendStringInfoString(reason, "; the time moved the other way, which the work does not explain (load?): the work decides");
 			break;
 		case VERDICT_RULE_NO_CHANGE:
 			appendStringInfo(reason, "no significant change: %.2fx", in.speedup);
@@ -418,15 +421,23 @@ judge_tested(PgperfPair *cs, StringInfo reason)
 			append_count(reason, in.blks_after);
 			appendStringInfoString(reason, "; not a plan effect");
 			break;
-		case VERDICT_RULE_SAME_PLAN:
+		case VERDICT_RULE_WORK:
 			appendStringInfoString(reason, "same plan; ");
 			append_change(reason, in.speedup, cs->p);
 			append_blocks(reason, &in);
-			if (r.work_moved)
-				appendStringInfo(reason, ": the same plan does %s work per call: the data (its size, layout or distribution) or the parameter values changed, not the plan",
-								 r.faster ? "less" : "more");
-			else
-				appendStringInfoString(reason, "; not a plan effect (load, locks, settings or data?)");
+			appendStringInfo(reason, ": the same plan does %s work per call: the data (its size, layout or distribution) or the parameter values changed, not the plan",
+							 r.faster ? "less" : "more");
+			break;
+		case VERDICT_RULE_LOAD:
+			appendStringInfoString(reason, "same plan, same work");
+			append_blocks(reason, &in);
+			appendStringInfoString(reason, ", reads per call ");
+			append_count(reason, in.reads_before);
+			appendStringInfoString(reason, " -> ");
+			append_count(reason, in.reads_after);
+			appendStringInfoString(reason, "; ");
+			append_change(reason, in.speedup, cs->p);
+			appendStringInfoString(reason, " for reasons outside the statement (the server's load, locks, settings?): not the change's doing");
 			break;
 	}
 }

@@ -22,14 +22,14 @@ verdict_judge(const verdict_input *in, verdict_result *out)
 	double		grow = 1 + in->min_change;
 	double		bb = in->blks_before,
 				ba = in->blks_after;
-	bool		work_up = ba >= bb * VERDICT_SAME_BLOCKS;
-	bool		work_down = ba * VERDICT_SAME_BLOCKS <= bb;
+	bool		work_up = ba > bb && ba >= bb * VERDICT_SAME_BLOCKS;
+	bool		work_down = ba < bb && ba * VERDICT_SAME_BLOCKS <= bb;
 
 	out->faster = in->speedup > 1;
 	out->time_moved = in->p < in->alpha &&
 		(in->speedup >= grow || in->speedup <= 1 / grow);
 	out->more_work = work_up;
-	out->work_moved = false;
+	out->time_contradicts = false;
 	out->shift = (in->reads_before - in->reads_after) / dmax(dmax(bb, ba), 1e-9);
 
 	if (in->plans_differ)
@@ -40,13 +40,12 @@ verdict_judge(const verdict_input *in, verdict_result *out)
 		return;
 	}
 
-	/* same plan, a write doing more (or less) work, the time not saying otherwise */
-	if (in->writes &&
-		((work_up && (!out->time_moved || !out->faster)) ||
-		 (work_down && (!out->time_moved || out->faster))))
+	/* same plan, a write doing more (or less) work: the work decides */
+	if (in->writes && (work_up || work_down))
 	{
 		out->rule = VERDICT_RULE_WRITES;
 		out->outcome = work_up ? VERDICT_REGRESSED : VERDICT_IMPROVED;
+		out->time_contradicts = out->time_moved && (work_up == out->faster);
 		return;
 	}
 
@@ -66,7 +65,13 @@ verdict_judge(const verdict_input *in, verdict_result *out)
 		return;
 	}
 
-	out->rule = VERDICT_RULE_SAME_PLAN;
-	out->outcome = out->faster ? VERDICT_IMPROVED : VERDICT_REGRESSED;
-	out->work_moved = out->faster ? work_down : work_up;
+	if (out->faster ? work_down : work_up)
+	{
+		out->rule = VERDICT_RULE_WORK;
+		out->outcome = out->faster ? VERDICT_IMPROVED : VERDICT_REGRESSED;
+		return;
+	}
+
+	out->rule = VERDICT_RULE_LOAD;
+	out->outcome = VERDICT_LOAD_EFFECT;
 }

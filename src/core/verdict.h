@@ -8,8 +8,9 @@
  *	- the plans differ: improved or regressed if the time moved, unchanged
  *	  otherwise;
  *	- same plan, a statement that writes, touching a quarter more (fewer)
- *	  blocks per call, the time not moving the other way: regressed
- *	  (improved), whether or not the time moved;
+ *	  blocks per call: regressed (improved), whatever the time did: the work
+ *	  is measured exactly, the time of a write is not (a time that moved the
+ *	  other way is noted, time_contradicts, never decisive);
  *	- the time did not move: unchanged;
  *	- same plan, same blocks per call (within a quarter), and reads turned
  *	  into hits (faster) or back (slower) for at least 1% of the blocks:
@@ -17,10 +18,12 @@
  *	  a small share of reads can move the time; a time change with the same
  *	  plan and the same work is never credited to anything but the cache
  *	  when the reads moved with it;
- *	- otherwise: improved or regressed, with the same plan; noted when its
- *	  blocks per call moved by a quarter or more the way the time did (the
- *	  same plan doing more or less work: the data or the parameter values
- *	  changed, not the plan).
+ *	- same plan, its blocks per call moved by a quarter or more the way the
+ *	  time did: improved or regressed (the same plan doing more or less
+ *	  work: the data or the parameter values changed, not the plan);
+ *	- otherwise, same plan, same work, same reads: load_effect.  Nothing the
+ *	  statement did explains the time: the server's load, locks or settings
+ *	  moved it, and it is not credited to the change.
  * The time moved when the adjusted p-value is below alpha and the mean moved
  * by at least min_change (relative).  Plain C, no postgres.h.
  */
@@ -37,6 +40,7 @@ typedef enum verdict_outcome
 	VERDICT_REGRESSED,
 	VERDICT_IMPROVED,
 	VERDICT_CACHE_EFFECT,
+	VERDICT_LOAD_EFFECT,
 	VERDICT_UNCHANGED
 } verdict_outcome;
 
@@ -47,7 +51,8 @@ typedef enum verdict_rule
 	VERDICT_RULE_WRITES,		/* same plan, a write doing more or less work */
 	VERDICT_RULE_NO_CHANGE,		/* same plan, the time did not move */
 	VERDICT_RULE_CACHE,			/* same plan, reads turned into hits or back */
-	VERDICT_RULE_SAME_PLAN		/* same plan, faster or slower all the same */
+	VERDICT_RULE_WORK,			/* same plan doing more or less work */
+	VERDICT_RULE_LOAD			/* same plan, same work: not the statement */
 } verdict_rule;
 
 typedef struct verdict_input
@@ -71,8 +76,7 @@ typedef struct verdict_result
 	bool		time_moved;
 	bool		faster;			/* speedup > 1 */
 	bool		more_work;		/* RULE_WRITES: blocks per call grew */
-	bool		work_moved;		/* RULE_SAME_PLAN: blocks per call moved by a
-								 * quarter or more, the way the time did */
+	bool		time_contradicts;	/* RULE_WRITES: the time moved the other way */
 	double		shift;			/* (reads before - reads after) / blocks per call */
 } verdict_result;
 
