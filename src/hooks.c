@@ -174,6 +174,16 @@ exec_find(QueryDesc *qd)
 	return NULL;
 }
 
+int
+PgperfOpenQueryIds(uint64 *ids, int max)
+{
+	int			n = 0;
+
+	for (int i = 0; i < n_open && n < max; i++)
+		ids[n++] = open_execs[i]->queryid;
+	return n;
+}
+
 /* Adds an execution to the open ones; false if there is no memory for it. */
 static bool
 exec_link(PgperfExec *ex)

@@ -70,6 +70,7 @@
 
 #include "changes.h"
 #include "compat.h"
+#include "hooks.h"
 #include "store.h"
 #include "windows.h"
 
@@ -173,6 +174,8 @@ PgperfShmemInit(void)
 		pgperf_shared->text_used = 0;
 		pgperf_shared->text_live = 0;
 		pgperf_shared->text_compactions = 0;
+		pgperf_shared->own_count = 0;
+		pgperf_shared->own_next = 0;
 	}
 	pgperf_text_area = ShmemInitStruct("pgperf texts", text_area_bytes(), &found);
 	PgperfWindowsShmemInit();
@@ -207,7 +210,10 @@ PgperfShmemInit(void)
 	}
 }
 
-/* Raises an error unless pgperf's shared memory exists. */
+/*
+ * Raises an error unless pgperf's shared memory exists.  Every SQL function of
+ * pgperf calls it first: the statements running it are noted as pgperf's own.
+ */
 void
 PgperfRequireShmem(void)
 {
@@ -216,6 +222,85 @@ PgperfRequireShmem(void)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("pgperf must be loaded via shared_preload_libraries"),
 				 errhint("Add pgperf to shared_preload_libraries in postgresql.conf and restart the server.")));
+	PgperfNoteOwnStatements();
+}
+
+/*
+ * Notes the statements this backend is running (the one that called a pgperf
+ * function, and those it is nested in) as pgperf's own: report() and
+ * compare() leave them out of the workload, since mark(), checks and reads of
+ * the statistics are not the application's.  A few per backend are
+ * remembered, so that the lock is taken once per statement, not per call.
+ * Under the exclusive lock: a few words written to a ring.
+ */
+void
+PgperfNoteOwnStatements(void)
+{
+	static uint64 noted[16];
+	static int	nnoted = 0;
+	static int64 noted_since = 0;
+	uint64		ids[8];
+	int			n = PgperfOpenQueryIds(ids, lengthof(ids));
+	bool		missing = false;
+	TimestampTz since;
+
+	/* a full reset forgets them */
+	SpinLockAcquire(&pgperf_shared->mutex);
+	since = pgperf_shared->stats_since;
+	SpinLockRelease(&pgperf_shared->mutex);
+	if (noted_since != since)
+	{
+		nnoted = 0;
+		noted_since = since;
+	}
+	for (int i = 0; i < n && !missing; i++)
+	{
+		missing = true;
+		for (int k = 0; k < nnoted; k++)
+			if (noted[k] == ids[i])
+				missing = false;
+	}
+	if (!missing)
+		return;
+
+	LWLockAcquire(pgperf_shared->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < n; i++)
+	{
+		if (ids[i] == 0 || PgperfIsOwn(pgperf_shared->own, pgperf_shared->own_count, ids[i]))
+			continue;
+		pgperf_shared->own[pgperf_shared->own_next] = ids[i];
+		pgperf_shared->own_next = (pgperf_shared->own_next + 1) % PGPERF_OWN_MAX;
+		if (pgperf_shared->own_count < PGPERF_OWN_MAX)
+			pgperf_shared->own_count++;
+	}
+	LWLockRelease(pgperf_shared->lock);
+	for (int i = 0; i < n; i++)
+	{
+		noted[nnoted % lengthof(noted)] = ids[i];
+		nnoted = Min(nnoted + 1, (int) lengthof(noted));
+	}
+}
+
+/* Copies the queryids of pgperf's own statements; under the lock, a copy. */
+int
+PgperfOwnStatements(uint64 *ids)
+{
+	int			n;
+
+	LWLockAcquire(pgperf_shared->lock, LW_SHARED);
+	n = pgperf_shared->own_count;
+	memcpy(ids, pgperf_shared->own, sizeof(uint64) * n);
+	LWLockRelease(pgperf_shared->lock);
+	return n;
+}
+
+bool
+PgperfIsOwn(const uint64 *ids, int n, uint64 queryid)
+{
+	for (int i = 0; i < n; i++)
+		if (ids[i] == queryid)
+			return true;
+	return false;
 }
 
 /* Adds one execution to an entry's counters; entry spinlock held. */
@@ -1021,6 +1106,8 @@ PgperfReset(Oid userid, Oid dbid, uint64 queryid, TimestampTz now)
 		pgperf_shared->texts_dropped = 0;
 		pgperf_shared->stats_since = now;
 		SpinLockRelease(&pgperf_shared->mutex);
+		pgperf_shared->own_count = 0;
+		pgperf_shared->own_next = 0;
 		/* a fresh start: the window history goes too, ids go on */
 		PgperfClearChangesLocked();
 		PgperfClearWindowsLocked();

@@ -128,6 +128,9 @@ typedef struct PgperfQueryEntry
 	uint64		last_planid;	/* the plan it was last seen with (0: none) */
 } PgperfQueryEntry;
 
+/* Statements that call pgperf's own functions, remembered (a ring). */
+#define PGPERF_OWN_MAX		256
+
 /* Global state, at the start of pgperf's shared memory. */
 typedef struct PgperfShared
 {
@@ -144,6 +147,10 @@ typedef struct PgperfShared
 	uint32		text_used;		/* bytes handed out, live or not */
 	uint32		text_live;		/* bytes referenced by records */
 	int64		text_compactions;
+	/* pgperf's own statements (see PgperfNoteOwnStatements), a ring */
+	int32		own_count;
+	int32		own_next;
+	uint64		own[PGPERF_OWN_MAX];
 } PgperfShared;
 
 /* What one execution adds to its entry. */
@@ -219,6 +226,12 @@ extern char *pgperf_text_area;
 extern Size PgperfShmemSize(void);
 extern void PgperfShmemInit(void);
 extern void PgperfRequireShmem(void);
+/* Remembers the statements now running as pgperf's own (store.c). */
+extern void PgperfNoteOwnStatements(void);
+/* Copies the queryids of pgperf's own statements; returns how many. */
+extern int	PgperfOwnStatements(uint64 *ids);
+/* Reports whether 'queryid' is in a copy made by PgperfOwnStatements. */
+extern bool PgperfIsOwn(const uint64 *ids, int n, uint64 queryid);
 /* Raises an error if argument 'n' ('name') of an SQL function is NULL (views.c). */
 extern void PgperfRequireArg(FunctionCallInfo fcinfo, int n, const char *name);
 
