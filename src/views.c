@@ -23,7 +23,7 @@
 #include "windows.h"
 
 #define STATEMENTS_COLS		46
-#define PLANS_COLS			12
+#define PLANS_COLS			13
 #define INFO_COLS			14
 #define WINDOWS_COLS		6
 
@@ -299,6 +299,7 @@ put_plan(PgperfPlanCopy *pc, void *arg)
 		nulls[i++] = true;
 		nulls[i++] = true;
 		nulls[i++] = true;
+		nulls[i++] = true;		/* sample_search_path */
 	}
 	else if (!scan->showtext)
 	{
@@ -307,6 +308,7 @@ put_plan(PgperfPlanCopy *pc, void *arg)
 		nulls[i++] = true;
 		nulls[i++] = true;
 		values[i++] = BoolGetDatum(pr->sample_truncated);
+		nulls[i++] = true;		/* sample_search_path */
 	}
 	else
 	{
@@ -324,6 +326,10 @@ put_plan(PgperfPlanCopy *pc, void *arg)
 			nulls[i] = nulls[i + 1] = true;
 		i += 2;
 		values[i++] = BoolGetDatum(pr->sample_truncated);
+		s = PgperfSearchPath(pc);
+		if (s)
+			values[i] = CStringGetTextDatum(s);
+		nulls[i++] = (s == NULL);
 	}
 	Assert(i == PLANS_COLS);
 	tuplestore_putvalues(scan->rsinfo->setResult, scan->rsinfo->setDesc, values, nulls);

@@ -126,7 +126,7 @@ my ($magic, $version, $pg_major, $stat_key_size, $counters_size,
 my ($change_size, $nchanges) = unpack('x56 L l', $real);
 my ($nqueries, $nplans, $nent) = unpack("x80 q3", $real);
 is(sprintf('%08x', $magic), '50475046', 'real dump: magic "PGPF"');
-is($version,  3,         'real dump: version 3');
+is($version,  4,         'real dump: version 4');
 cmp_ok($nwindows, '>=', 1, 'real dump: has windows');
 is($pg_major, 1500,      'real dump: PG_VERSION_NUM / 100 = 1500');
 is($nent,     $nentries, 'real dump: entry count');
