@@ -431,9 +431,11 @@ pgperf_get_windows(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	PgperfWindow *copy;
 	int			n;
+	bool		all_stats;
 
 	PgperfRequireShmem();
 	InitMaterializedSRF(fcinfo, 0);
+	all_stats = has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
 
 	/* the ring's capacity is fixed: allocate before taking the lock */
 	copy = palloc(sizeof(PgperfWindow) * pgperf_windows->capacity);
@@ -457,7 +459,9 @@ pgperf_get_windows(PG_FUNCTION_ARGS)
 		values[3] = TimestampTzGetDatum(w->ended_at);
 		nulls[3] = (w->ended_at == 0);
 		values[4] = CStringGetTextDatum(PgperfWindowReasonName(w->reason));
-		values[5] = CStringGetTextDatum(w->detail);
+		/* other roles' DDL, with its constants, as other roles' query texts */
+		values[5] = CStringGetTextDatum(PgperfWindowDetailVisible(w, all_stats) ?
+										w->detail : NO_PRIVILEGE_TEXT);
 		nulls[5] = (w->detail[0] == '\0');
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
