@@ -22,7 +22,8 @@ SHLIB_LINK = -lm
 # pg_regress: sql/*.sql against expected/*.out, on a throwaway instance that
 # preloads pgperf (PGXS has no "make check"; installcheck starts its own server).
 REGRESS = capture planid nesting samples normalize parallel privileges privileges_matrix errors \
-	hostile eviction pgss windows compare failures plan_changes plan_shape baseline try_index
+	hostile eviction pgss windows compare failures plan_changes plan_shape baseline try_index \
+	security
 REGRESS_OPTS = --temp-config=$(srcdir)/test/pgperf.conf --temp-instance=./tmp_check
 
 # Isolation tests (specs/): concurrent sessions, on their own throwaway instance.
