@@ -595,7 +595,7 @@ settle_prepared(void)
 	int			n = pgperf_windows->nprepared;
 	TransactionId *xids;
 
-	if (n == 0 || !pgperf_ddl_windows)
+	if (n == 0)
 		return;
 	xids = palloc(sizeof(TransactionId) * n);
 	LWLockAcquire(pgperf_shared->lock, LW_SHARED);
@@ -615,7 +615,7 @@ settle_prepared(void)
 		LWLockAcquire(pgperf_shared->lock, LW_EXCLUSIVE);
 		if (TransactionIdEquals(prepared_ddl[i].xid, xids[i]))
 		{
-			if (committed)
+			if (committed && pgperf_ddl_windows)
 				open_ddl_window_locked(prepared_ddl[i].detail, prepared_ddl[i].count,
 									   prepared_ddl[i].author, GetCurrentTimestamp());
 			prepared_ddl[i].xid = InvalidTransactionId;
