@@ -49,6 +49,7 @@ typedef struct TrialVerdict
 	bool		credit_time;	/* saved_ms_per_sec is the time's */
 } TrialVerdict;
 
+/* Returns the mean of n values (0 for none). */
 static double
 mean(const double *v, int n)
 {
@@ -59,6 +60,7 @@ mean(const double *v, int n)
 	return n > 0 ? s / n : 0;
 }
 
+/* Orders doubles, for qsort. */
 static int
 cmp_double(const void *a, const void *b)
 {
@@ -307,6 +309,7 @@ judge(Trial *t, Candidate *c, StringInfo reason)
 		(TrialVerdict) {"regressed", true};
 }
 
+/* Returns v as a float8 Datum, or sets *isnull when !ok. */
 static Datum
 float_or_null(bool ok, double v, bool *isnull)
 {
