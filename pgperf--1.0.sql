@@ -76,7 +76,8 @@ CREATE FUNCTION pgperf.get_plans(
     OUT sample_query text,
     OUT sample_params text[],
     OUT sample_param_types regtype[],
-    OUT sample_truncated boolean
+    OUT sample_truncated boolean,
+    OUT sample_search_path text
 )
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pgperf_get_plans'

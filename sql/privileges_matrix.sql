@@ -3,9 +3,10 @@
 -- pg_read_all_stats member, two ordinary roles) each own a table and run a
 -- statement on it, whose plan changes when an index comes; then each role,
 -- as viewer, looks at every role's statement through every way pgperf shows
--- one.  Texts, plans, samples and their parameters of other roles must be
--- hidden from ordinary roles (counters stay visible) and shown to the
--- superuser and to pg_read_all_stats.  Then who may call what: reset() and
+-- one.  Texts, plans, samples and their parameters of other roles, and the
+-- DDL text of the windows their CREATE INDEX opened, must be hidden from
+-- ordinary roles (counters stay visible) and shown to the superuser and to
+-- pg_read_all_stats.  Then who may call what: reset() and
 -- mark() are not granted to PUBLIC (42501) until GRANT EXECUTE, and
 -- plan_shape() plans with the caller's rights (42501 on a table the caller
 -- may not read or write).  sql/privileges.sql covers the basics; this test
@@ -18,7 +19,8 @@ CREATE ROLE regress_pm_bob;
 CREATE ROLE regress_pm_reader IN ROLE pg_read_all_stats;
 
 -- who is who: a role, its label, its table, its parameter value, its queryid
-CREATE TABLE pm_who (oid oid, rolname name, who text, tbl text, param text, qid bigint);
+CREATE TABLE pm_who (oid oid, rolname name, who text, tbl text, param text, qid bigint,
+                     ddl_window int);
 INSERT INTO pm_who
   SELECT r.oid, r.rolname, v.who, 'pm_' || v.who || '_t', v.who || '-param', NULL
     FROM (VALUES (current_user, 'super'), ('regress_pm_alice', 'alice'),
@@ -64,10 +66,25 @@ SELECT pm_run();
 SET ROLE regress_pm_reader;
 SELECT pm_run();
 RESET ROLE;
+-- each role creates its own table's index: one DDL window each, noted
+GRANT CREATE ON SCHEMA public TO regress_pm_alice, regress_pm_bob, regress_pm_reader;
 CREATE INDEX pm_super_i ON pm_super_t (secret);
+UPDATE pm_who SET ddl_window = (SELECT max(window_id) FROM pgperf.windows) WHERE who = 'super';
+SET ROLE regress_pm_alice;
 CREATE INDEX pm_alice_i ON pm_alice_t (secret);
+RESET ROLE;
+UPDATE pm_who SET ddl_window = (SELECT max(window_id) FROM pgperf.windows) WHERE who = 'alice';
+SET ROLE regress_pm_bob;
 CREATE INDEX pm_bob_i ON pm_bob_t (secret);
+RESET ROLE;
+UPDATE pm_who SET ddl_window = (SELECT max(window_id) FROM pgperf.windows) WHERE who = 'bob';
+SET ROLE regress_pm_reader;
 CREATE INDEX pm_reader_i ON pm_reader_t (secret);
+RESET ROLE;
+UPDATE pm_who SET ddl_window = (SELECT max(window_id) FROM pgperf.windows) WHERE who = 'reader';
+REVOKE CREATE ON SCHEMA public FROM regress_pm_alice, regress_pm_bob, regress_pm_reader;
+SELECT who, reason FROM pm_who JOIN pgperf.windows ON window_id = ddl_window
+ ORDER BY ddl_window;
 SELECT pgperf.mark('pm_after') IS NOT NULL AS t;
 SELECT pm_run();
 SET ROLE regress_pm_alice;
@@ -133,6 +150,11 @@ BEGIN
                                           WHEN sample_param_types IS NULL THEN 'hidden'
                                           ELSE sample_param_types::text END, ', ')
             FROM pgperf.plans WHERE userid = w.oid AND queryid = w.qid)),
+        ('windows.detail',
+         (SELECT CASE WHEN detail = '<insufficient privilege>' THEN 'hidden'
+                      WHEN detail LIKE 'CREATE INDEX pm_' || w.who || '_i ON %' THEN 'shown'
+                      ELSE coalesce(detail, 'NULL') END
+            FROM pgperf.windows WHERE window_id = w.ddl_window)),
         ('plan_changes.query',
          (SELECT string_agg(DISTINCT CASE WHEN query = '<insufficient privilege>' THEN 'hidden'
                                           WHEN query LIKE '%' || w.tbl || '%' THEN 'shown'
@@ -187,7 +209,7 @@ SELECT viewer, object,
  ORDER BY array_position(ARRAY['super', 'reader', 'alice', 'bob'], viewer),
           array_position(ARRAY['statements.calls', 'statements.query', 'plans.plan',
                                'plans.sample_query', 'plans.sample_params',
-                               'plans.sample_param_types', 'plan_changes.query',
+                               'plans.sample_param_types', 'windows.detail', 'plan_changes.query',
                                'compare.query', 'compare.reason', 'plan_diff', 'report',
                                'baseline'], object);
 -- in short: of other roles' statements, ordinary roles see counters only

@@ -20,6 +20,7 @@
 #include "commands/explain.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "catalog/namespace.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -149,6 +150,18 @@ build_texts(QueryDesc *qd, PgperfPlanTexts *t, int max_plan_len,
 								   &t->sample_truncated);
 		t->params_len = blob.len - before;
 	}
+
+	/* the search_path last: a sample cut short keeps none (see below) */
+	if (!t->sample_truncated && namespace_search_path != NULL)
+	{
+		int			len = (int) strlen(namespace_search_path);
+
+		if (len > 0 && len <= max_sample_len)
+		{
+			appendBinaryStringInfo(&blob, namespace_search_path, len);
+			t->path_len = len;
+		}
+	}
 	t->blob = blob.data;
 }
 
@@ -200,7 +213,7 @@ PgperfCapturePlan(QueryDesc *qd, int max_plan_len, int max_sample_len,
 						(long long) qd->plannedstmt->queryId, edata->message)));
 		FreeErrorData(edata);
 		t->blob = NULL;
-		t->plan_len = t->sample_len = t->params_len = 0;
+		t->plan_len = t->sample_len = t->params_len = t->path_len = 0;
 		t->nparams = 0;
 		t->sample_truncated = true;
 	}

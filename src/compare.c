@@ -467,7 +467,10 @@ append_window(StringInfo buf, const PgperfWindow *w)
 	appendStringInfo(buf, "window %u (%s", w->id, PgperfWindowReasonName(w->reason));
 	if (w->label[0])
 		appendStringInfo(buf, " \"%s\"", w->label);
-	if (w->detail[0])
+	if (w->detail[0] &&
+		!PgperfWindowDetailVisible(w, has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS)))
+		appendStringInfoString(buf, ": <insufficient privilege>");
+	else if (w->detail[0])
 	{
 		int			len = pg_mbcliplen(w->detail, strlen(w->detail), 70);
 		bool		space = false;

@@ -56,7 +56,7 @@
 #define DUMP_FILE		PGSTAT_STAT_PERMANENT_DIRECTORY "/pgperf.stat"
 #define DUMP_TMP_FILE	DUMP_FILE ".tmp"
 #define DUMP_MAGIC		0x50475046	/* "PGPF" */
-#define DUMP_VERSION	3
+#define DUMP_VERSION	4		/* 4: plan records keep the sample's search_path */
 
 typedef struct DumpHeader
 {
@@ -330,7 +330,7 @@ check_records(DumpReader r, const DumpHeader *h)
 		if (p == NULL)
 			return "it ends inside a plan record";
 		memcpy(&pr, p, sizeof(pr));
-		if ((uint64) pr.plan_len + pr.sample_len + pr.params_len != pr.blob.len ||
+		if ((uint64) pr.plan_len + pr.sample_len + pr.params_len + pr.path_len != pr.blob.len ||
 			pr.nparams < 0)
 			return "a plan record is inconsistent";
 		if (dump_get(&r, pr.blob.len) == NULL)
@@ -546,7 +546,7 @@ load_records(DumpReader r, const DumpHeader *h)
 		if (ref.len != src.blob.len)
 		{
 			/* the text area is now smaller: keep the record, without texts */
-			pr->plan_len = pr->sample_len = pr->params_len = 0;
+			pr->plan_len = pr->sample_len = pr->params_len = pr->path_len = 0;
 			pr->nparams = 0;
 		}
 	}

@@ -140,6 +140,11 @@ define_gucs(void)
 							 NULL,
 							 &pgperf_ddl_windows, true,
 							 PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("pgperf.ddl_window_interval",
+							"DDL committed within this time of the opening of the current DDL window joins that window.",
+							"A storm of DDL costs at most one window per interval; 0 opens a window at every commit.",
+							&pgperf_ddl_window_interval, 60000, 0, 24 * 3600 * 1000,
+							PGC_SUSET, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomIntVariable("pgperf.compare_min_calls",
 							"Calls a statement needs in each window for compare() to judge it.",
 							NULL,

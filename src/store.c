@@ -409,7 +409,7 @@ plan_record_create(const PgperfPlanKey *pk, const PgperfPlanTexts *t,
 {
 	PgperfPlanEntry *pr;
 	PgperfTextRef ref;
-	uint32		len = t->plan_len + t->sample_len + t->params_len;
+	uint32		len = t->plan_len + t->sample_len + t->params_len + t->path_len;
 
 	PgperfTextStore(t->blob, len, &ref);
 	pr = hash_search(pgperf_plan_hash, pk, HASH_ENTER_NULL, NULL);
@@ -429,13 +429,14 @@ plan_record_create(const PgperfPlanKey *pk, const PgperfPlanTexts *t,
 		pr->plan_len = t->plan_len;
 		pr->sample_len = t->sample_len;
 		pr->params_len = t->params_len;
+		pr->path_len = t->path_len;
 		pr->nparams = t->nparams;
 		pr->sample_truncated = t->sample_truncated;
 	}
 	else
 	{
 		/* the texts did not fit: keep the record, without texts */
-		pr->plan_len = pr->sample_len = pr->params_len = 0;
+		pr->plan_len = pr->sample_len = pr->params_len = pr->path_len = 0;
 		pr->nparams = 0;
 		pr->sample_truncated = true;
 	}
@@ -1002,6 +1003,16 @@ PgperfSampleText(const PgperfPlanCopy *pc)
 	if (pc->rec.sample_len == 0)
 		return NULL;
 	return PgperfConvertText(&pc->blob, pc->rec.plan_len, pc->rec.sample_len);
+}
+
+/* Returns the search_path the sample ran under, or NULL if not known. */
+char *
+PgperfSearchPath(const PgperfPlanCopy *pc)
+{
+	if (pc->rec.path_len == 0)
+		return NULL;
+	return PgperfConvertText(&pc->blob, pc->rec.plan_len + pc->rec.sample_len +
+							 pc->rec.params_len, pc->rec.path_len);
 }
 
 /*

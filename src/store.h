@@ -92,8 +92,9 @@ typedef struct PgperfPlanKey
 
 /*
  * One plan shape of one statement: its EXPLAIN text and the sample of the
- * execution that first ran it.  The three texts are stored as one blob (plan,
- * then sample, then parameters) so that they are placed and moved together.
+ * execution that first ran it.  The four texts are stored as one blob (plan,
+ * then sample, then parameters, then the sample's search_path) so that they
+ * are placed and moved together.
  */
 typedef struct PgperfPlanEntry
 {
@@ -109,6 +110,7 @@ typedef struct PgperfPlanEntry
 	uint32		plan_len;
 	uint32		sample_len;
 	uint32		params_len;
+	uint32		path_len;		/* search_path of the sample; 0: not known */
 } PgperfPlanEntry;
 
 /* Identifies a query record: one normalized text per user, database, statement. */
@@ -176,10 +178,12 @@ typedef struct PgperfFailures
 /* Texts prepared, outside any lock, for a new plan record. */
 typedef struct PgperfPlanTexts
 {
-	char	   *blob;			/* plan text, sample text, parameter values */
+	char	   *blob;			/* plan text, sample text, parameter values,
+								 * search_path */
 	uint32		plan_len;
 	uint32		sample_len;
 	uint32		params_len;
+	uint32		path_len;
 	int16		nparams;
 	int16		cmdtype;
 	bool		sample_truncated;
@@ -302,6 +306,7 @@ extern bool PgperfGetPlan(const PgperfPlanKey *key, bool with_texts,
 extern char *PgperfConvertText(const PgperfRawText *raw, uint32 off, uint32 len);
 extern char *PgperfPlanText(const PgperfPlanCopy *pc);
 extern char *PgperfSampleText(const PgperfPlanCopy *pc);
+extern char *PgperfSearchPath(const PgperfPlanCopy *pc);
 extern int	PgperfReadParams(const PgperfPlanCopy *pc, Oid *types, char **values);
 extern void PgperfFreeRaw(PgperfRawText *raw);
 extern PgperfInfo PgperfGetInfo(void);

@@ -23,7 +23,7 @@
 #include "windows.h"
 
 #define STATEMENTS_COLS		46
-#define PLANS_COLS			12
+#define PLANS_COLS			13
 #define INFO_COLS			14
 #define WINDOWS_COLS		6
 
@@ -299,6 +299,7 @@ put_plan(PgperfPlanCopy *pc, void *arg)
 		nulls[i++] = true;
 		nulls[i++] = true;
 		nulls[i++] = true;
+		nulls[i++] = true;		/* sample_search_path */
 	}
 	else if (!scan->showtext)
 	{
@@ -307,6 +308,7 @@ put_plan(PgperfPlanCopy *pc, void *arg)
 		nulls[i++] = true;
 		nulls[i++] = true;
 		values[i++] = BoolGetDatum(pr->sample_truncated);
+		nulls[i++] = true;		/* sample_search_path */
 	}
 	else
 	{
@@ -324,6 +326,10 @@ put_plan(PgperfPlanCopy *pc, void *arg)
 			nulls[i] = nulls[i + 1] = true;
 		i += 2;
 		values[i++] = BoolGetDatum(pr->sample_truncated);
+		s = PgperfSearchPath(pc);
+		if (s)
+			values[i] = CStringGetTextDatum(s);
+		nulls[i++] = (s == NULL);
 	}
 	Assert(i == PLANS_COLS);
 	tuplestore_putvalues(scan->rsinfo->setResult, scan->rsinfo->setDesc, values, nulls);
@@ -425,9 +431,11 @@ pgperf_get_windows(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	PgperfWindow *copy;
 	int			n;
+	bool		all_stats;
 
 	PgperfRequireShmem();
 	InitMaterializedSRF(fcinfo, 0);
+	all_stats = has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
 
 	/* the ring's capacity is fixed: allocate before taking the lock */
 	copy = palloc(sizeof(PgperfWindow) * pgperf_windows->capacity);
@@ -451,7 +459,9 @@ pgperf_get_windows(PG_FUNCTION_ARGS)
 		values[3] = TimestampTzGetDatum(w->ended_at);
 		nulls[3] = (w->ended_at == 0);
 		values[4] = CStringGetTextDatum(PgperfWindowReasonName(w->reason));
-		values[5] = CStringGetTextDatum(w->detail);
+		/* other roles' DDL, with its constants, as other roles' query texts */
+		values[5] = CStringGetTextDatum(PgperfWindowDetailVisible(w, all_stats) ?
+										w->detail : NO_PRIVILEGE_TEXT);
 		nulls[5] = (w->detail[0] == '\0');
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}

@@ -14,7 +14,31 @@
  * statement as its detail.  DDL is noted in the backend when the command
  * completes, forgotten if its (sub)transaction aborts, and turned into a
  * window by the top-level commit: for CREATE INDEX CONCURRENTLY that is after
- * its last internal transaction, when the planner can use the index.
+ * its last internal transaction, when the planner can use the index.  DDL of
+ * a prepared transaction waits in shared memory, under its transaction id,
+ * for COMMIT PREPARED (which may come from another session): the window
+ * opens then, or the DDL is forgotten at ROLLBACK PREPARED.
+ *
+ * Who opens windows, at what rate.  Windows are shared by every role, and
+ * opening one when the ring is full drops the oldest with its statistics,
+ * so the right to open one is rationed:
+ *	- mark() and reset() are not granted to PUBLIC;
+ *	- DDL opens a window only when it can change the plans of statements
+ *	  already running: not DDL on temporary tables (nobody else's statements
+ *	  see them), not DDL on tables created in the same transaction (nor the
+ *	  indexes of a CREATE TABLE, PRIMARY KEY and UNIQUE included: nothing ran
+ *	  on the table before), so scratch tables and schema loads cost nothing;
+ *	- DDL committed less than pgperf.ddl_window_interval (default 1 min)
+ *	  after the current window was opened by DDL joins that window: its
+ *	  detail counts it ("(and N more)") and no window opens.  A storm of DDL,
+ *	  by any number of roles, costs at most one window per interval, and a
+ *	  migration of several transactions in a row one window.  The interval
+ *	  and pgperf.ddl_windows are superuser settings: an ordinary role cannot
+ *	  make its own DDL open more windows.
+ * The detail of a DDL window (the statement, with its constants) is shown
+ * only to the role that ran it and to roles that may see other roles' query
+ * texts (superusers, pg_read_all_stats); others see "<insufficient
+ * privilege>", as for query texts.
  *
  * Windows are kept in a ring of pgperf.max_windows slots under
  * pgperf_shared->lock.  Opening one when the ring is full drops the oldest,
@@ -24,13 +48,26 @@
  */
 #include "postgres.h"
 
+#include "access/transam.h"
+#include "access/twophase.h"
 #include "access/xact.h"
+#include "catalog/index.h"
+#include "catalog/namespace.h"
+#include "catalog/objectaccess.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_statistic_ext.h"
 #include "commands/defrem.h"
+#include "miscadmin.h"
 #include "mb/pg_wchar.h"
 #include "nodes/parsenodes.h"
+#include "storage/procarray.h"
 #include "storage/shmem.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/queryjumble.h"
+#include "utils/rel.h"
+#include "utils/relcache.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "store.h"
@@ -38,7 +75,22 @@
 
 int			pgperf_max_windows = 100;
 bool		pgperf_ddl_windows = true;
+int			pgperf_ddl_window_interval = 60000;	/* ms; 0: every commit */
 PgperfWindows *pgperf_windows = NULL;
+
+/* Room kept at the end of a DDL detail for " (and N more)". */
+#define DETAIL_SUFFIX_MAX	24
+
+/* Slots for prepared transactions' DDL, after the ring. */
+static PgperfPreparedDDL *prepared_ddl = NULL;
+
+/* The transaction being prepared, between PRE_PREPARE and PREPARE. */
+static TransactionId preparing_xid = InvalidTransactionId;
+
+/* Indexes and statistics of lasting tables dropped since the last statement. */
+static int	lasting_drops = 0;
+
+static object_access_hook_type prev_object_access_hook = NULL;
 
 /* DDL of the current transaction, waiting for its commit. */
 typedef struct PendingDDL
@@ -56,8 +108,9 @@ static int	nmore = 0;			/* DDL beyond MAX_PENDING, counted only */
 Size
 PgperfWindowsShmemSize(void)
 {
-	return add_size(offsetof(PgperfWindows, ring),
-					mul_size(sizeof(PgperfWindow), pgperf_max_windows));
+	return add_size(add_size(offsetof(PgperfWindows, ring),
+							 mul_size(sizeof(PgperfWindow), pgperf_max_windows)),
+					mul_size(sizeof(PgperfPreparedDDL), max_prepared_xacts));
 }
 
 /* Creates or attaches to the window ring; AddinShmemInitLock held. */
@@ -75,7 +128,11 @@ PgperfWindowsShmemInit(void)
 		pgperf_windows->head = 0;
 		pgperf_windows->next_id = 1;
 		pgperf_windows->dropped = 0;
+		pgperf_windows->nprepared = max_prepared_xacts;
+		memset(&pgperf_windows->ring[pgperf_max_windows], 0,
+			   sizeof(PgperfPreparedDDL) * max_prepared_xacts);
 	}
+	prepared_ddl = (PgperfPreparedDDL *) &pgperf_windows->ring[pgperf_windows->capacity];
 }
 
 /* Returns the i-th oldest window kept. */
@@ -114,10 +171,47 @@ PgperfOpenWindowLocked(char reason, const char *label, const char *detail,
 		strlcpy(win->label, label, sizeof(win->label));
 	if (detail != NULL)
 		strlcpy(win->detail, detail, sizeof(win->detail));
+	win->base_len = (int32) strlen(win->detail);
 
 	pg_atomic_write_u32(&pgperf_shared->oldest_window, slot(0)->id);
 	pg_atomic_write_u32(&pgperf_shared->current_window, win->id);
 	return win->id;
+}
+
+/*
+ * Lock held: records committed DDL ('count' statements, the first 'detail',
+ * by 'author'), in the current window if DDL opened it less than
+ * pgperf.ddl_window_interval ago, else in a new window.  Only fixed-size
+ * copies and snprintf into the slot: nothing here can raise an error.
+ */
+static void
+open_ddl_window_locked(const char *detail, int count, Oid author, TimestampTz now)
+{
+	PgperfWindows *w = pgperf_windows;
+	PgperfWindow *cur = w->count > 0 ? slot(w->count - 1) : NULL;
+	uint32		id PG_USED_FOR_ASSERTS_ONLY;
+
+	if (cur != NULL && cur->reason == PGPERF_WINDOW_DDL && cur->ended_at == 0 &&
+		pgperf_ddl_window_interval > 0 &&
+		now - cur->started_at < (int64) pgperf_ddl_window_interval * 1000)
+		cur->more += count;
+	else
+	{
+		id = PgperfOpenWindowLocked(PGPERF_WINDOW_DDL, NULL, detail, now);
+		cur = slot(w->count - 1);
+		Assert(cur->id == id);
+		cur->author = author;
+		cur->more = count - 1;
+	}
+	if (cur->more > 0 && cur->base_len <= PGPERF_DETAIL_MAX - 1 - DETAIL_SUFFIX_MAX)
+		snprintf(cur->detail + cur->base_len, PGPERF_DETAIL_MAX - cur->base_len,
+				 " (and %d more)", cur->more);
+}
+
+bool
+PgperfWindowDetailVisible(const PgperfWindow *w, bool all_stats)
+{
+	return !OidIsValid(w->author) || all_stats || w->author == GetUserId();
 }
 
 const char *
@@ -258,15 +352,183 @@ opens_window(Node *stmt)
 	}
 }
 
+/*
+ * Reports whether a relation is one whose DDL changes no running statement's
+ * plan: temporary, or created in this transaction.  An index counts as its
+ * table.  Catalog and relation cache reads only, no lock taken.
+ */
+static bool
+ephemeral_relation(Oid relid)
+{
+	Relation	rel;
+	bool		ephemeral;
+	char		kind = get_rel_relkind(relid);
+
+	if (kind == RELKIND_INDEX || kind == RELKIND_PARTITIONED_INDEX)
+	{
+		Oid			table = IndexGetRelation(relid, true);
+
+		if (OidIsValid(table) && ephemeral_relation(table))
+			return true;
+	}
+	rel = RelationIdGetRelation(relid);
+	if (rel == NULL)
+		return false;
+	ephemeral = rel->rd_rel->relpersistence == RELPERSISTENCE_TEMP ||
+		rel->rd_createSubid != InvalidSubTransactionId;
+	RelationClose(rel);
+	return ephemeral;
+}
+
+/* The same for a relation named by a RangeVar, after the command ran. */
+static bool
+ephemeral_rangevar(RangeVar *rv)
+{
+	Oid			relid;
+
+	if (rv == NULL)
+		return false;
+	if (rv->relpersistence == RELPERSISTENCE_TEMP)
+		return true;
+	relid = RangeVarGetRelid(rv, NoLock, true);
+	return OidIsValid(relid) && ephemeral_relation(relid);
+}
+
+/* The table of an extended statistics object, or InvalidOid. */
+static Oid
+statistics_table(Oid statid)
+{
+	HeapTuple	tup = SearchSysCache1(STATEXTOID, ObjectIdGetDatum(statid));
+	Oid			relid = InvalidOid;
+
+	if (HeapTupleIsValid(tup))
+	{
+		relid = ((Form_pg_statistic_ext) GETSTRUCT(tup))->stxrelid;
+		ReleaseSysCache(tup);
+	}
+	return relid;
+}
+
+/*
+ * Reports whether a completed window-opening statement worked only on
+ * ephemeral relations (see ephemeral_relation), so that no window is due.
+ * What cannot be resolved any more (a renamed index) opens one.
+ */
+static bool
+only_ephemeral(Node *stmt)
+{
+	ListCell   *lc;
+
+	switch (nodeTag(stmt))
+	{
+		case T_IndexStmt:
+			return ephemeral_rangevar(((IndexStmt *) stmt)->relation);
+		case T_ReindexStmt:
+			return ephemeral_rangevar(((ReindexStmt *) stmt)->relation);
+		case T_CreateStatsStmt:
+			{
+				List	   *rels = ((CreateStatsStmt *) stmt)->relations;
+
+				return list_length(rels) == 1 && IsA(linitial(rels), RangeVar) &&
+					ephemeral_rangevar(linitial(rels));
+			}
+		case T_AlterStatsStmt:
+			{
+				Oid			statid = get_statistics_object_oid(((AlterStatsStmt *) stmt)->defnames, true);
+				Oid			relid = OidIsValid(statid) ? statistics_table(statid) : InvalidOid;
+
+				return OidIsValid(relid) && ephemeral_relation(relid);
+			}
+		case T_ClusterStmt:
+			return ephemeral_rangevar(((ClusterStmt *) stmt)->relation);
+		case T_AlterTableStmt:
+			return ephemeral_rangevar(((AlterTableStmt *) stmt)->relation);
+		case T_RenameStmt:
+			return ephemeral_rangevar(((RenameStmt *) stmt)->relation);
+		case T_VacuumStmt:
+			if (((VacuumStmt *) stmt)->rels == NIL)
+				return false;
+			foreach(lc, ((VacuumStmt *) stmt)->rels)
+			{
+				VacuumRelation *vr = lfirst_node(VacuumRelation, lc);
+
+				if (!ephemeral_rangevar(vr->relation))
+					return false;
+			}
+			return true;
+		case T_DropStmt:
+			/* the objects are gone: the drop hook counted the lasting ones */
+			return lasting_drops == 0;
+		default:
+			return false;
+	}
+}
+
+/*
+ * Counts the indexes and extended statistics of lasting tables as they are
+ * dropped (a DROP statement cannot tell afterwards what it dropped).
+ */
+static void
+window_object_access(ObjectAccessType access, Oid classId, Oid objectId,
+					 int subId, void *arg)
+{
+	if (prev_object_access_hook)
+		prev_object_access_hook(access, classId, objectId, subId, arg);
+	if (access != OAT_DROP || subId != 0 || !pgperf_ddl_windows)
+		return;
+	if (classId == RelationRelationId)
+	{
+		char		kind = get_rel_relkind(objectId);
+
+		if ((kind == RELKIND_INDEX || kind == RELKIND_PARTITIONED_INDEX) &&
+			!ephemeral_relation(objectId))
+			lasting_drops++;
+	}
+	else if (classId == StatisticExtRelationId)
+	{
+		Oid			relid = statistics_table(objectId);
+
+		if (!OidIsValid(relid) || !ephemeral_relation(relid))
+			lasting_drops++;
+	}
+}
+
+/* Returns 'len' bytes of 'text' cut, on a character boundary, to fit a detail. */
+static int
+detail_len(const char *text, int len)
+{
+	return pg_mbcliplen(text, len, PGPERF_DETAIL_MAX - 1 - DETAIL_SUFFIX_MAX);
+}
+
+static void settle_prepared(void);
+
 void
 PgperfNoteDDL(PlannedStmt *pstmt, const char *queryString)
 {
+	Node	   *stmt = pstmt->utilityStmt;
 	const char *text;
 	int			location = pstmt->stmt_location;
 	int			len = pstmt->stmt_len;
+	bool		lasting;
 
-	if (!pgperf_ddl_windows || pgperf_shared == NULL ||
-		!opens_window(pstmt->utilityStmt))
+	if (pgperf_shared == NULL)
+		return;
+	if (IsA(stmt, TransactionStmt))
+	{
+		TransactionStmtKind kind = ((TransactionStmt *) stmt)->kind;
+
+		if (kind == TRANS_STMT_COMMIT_PREPARED || kind == TRANS_STMT_ROLLBACK_PREPARED)
+			settle_prepared();
+		return;
+	}
+	if (!pgperf_ddl_windows || !opens_window(stmt))
+	{
+		lasting_drops = 0;
+		return;
+	}
+	lasting = !only_ephemeral(stmt);
+	lasting_drops = 0;
+	if (!lasting)
 		return;
 	if (npending >= MAX_PENDING)
 	{
@@ -276,7 +538,7 @@ PgperfNoteDDL(PlannedStmt *pstmt, const char *queryString)
 	if (queryString != NULL)
 	{
 		text = CleanQuerytext(queryString, &location, &len);
-		len = pg_mbcliplen(text, len, PGPERF_DETAIL_MAX - 1);
+		len = detail_len(text, len);
 	}
 	else
 	{
@@ -289,34 +551,99 @@ PgperfNoteDDL(PlannedStmt *pstmt, const char *queryString)
 	npending++;
 }
 
-/* Opens the window for the DDL of a committed transaction. */
+/* Opens (or joins) the window for the DDL of a committed transaction. */
 static void
 open_ddl_window(void)
 {
-	char		detail[PGPERF_DETAIL_MAX];
-	int			more = npending - 1 + nmore;
-
-	if (more > 0)
-		snprintf(detail, sizeof(detail), "%s (and %d more)", pending[0].text, more);
-	else
-		strlcpy(detail, pending[0].text, sizeof(detail));
+	TimestampTz now = GetCurrentTimestamp();
 
 	LWLockAcquire(pgperf_shared->lock, LW_EXCLUSIVE);
-	PgperfOpenWindowLocked(PGPERF_WINDOW_DDL, NULL, detail, GetCurrentTimestamp());
+	open_ddl_window_locked(pending[0].text, npending + nmore, GetUserId(), now);
 	LWLockRelease(pgperf_shared->lock);
 }
 
-/* Opens the DDL window at commit; forgets the DDL otherwise. */
+/* Keeps the DDL of a transaction being prepared, for COMMIT PREPARED. */
+static void
+keep_prepared(TransactionId xid)
+{
+	Oid			author = GetUserId();
+
+	LWLockAcquire(pgperf_shared->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < pgperf_windows->nprepared; i++)
+	{
+		PgperfPreparedDDL *p = &prepared_ddl[i];
+
+		if (TransactionIdIsValid(p->xid))
+			continue;
+		p->xid = xid;
+		p->author = author;
+		p->count = npending + nmore;
+		memcpy(p->detail, pending[0].text, sizeof(p->detail));
+		break;
+	}
+	LWLockRelease(pgperf_shared->lock);
+}
+
+/*
+ * Opens the windows of prepared transactions' DDL that has been committed
+ * since (COMMIT PREPARED, in any session), and forgets the DDL of those
+ * rolled back.  The transaction status is read with no lock held.
+ */
+static void
+settle_prepared(void)
+{
+	int			n = pgperf_windows->nprepared;
+	TransactionId *xids;
+
+	if (n == 0)
+		return;
+	xids = palloc(sizeof(TransactionId) * n);
+	LWLockAcquire(pgperf_shared->lock, LW_SHARED);
+	for (int i = 0; i < n; i++)
+		xids[i] = prepared_ddl[i].xid;
+	LWLockRelease(pgperf_shared->lock);
+
+	for (int i = 0; i < n; i++)
+	{
+		bool		committed;
+
+		if (!TransactionIdIsValid(xids[i]) || TransactionIdIsInProgress(xids[i]))
+			continue;
+		committed = TransactionIdDidCommit(xids[i]);
+		if (!committed && !TransactionIdDidAbort(xids[i]))
+			continue;			/* prepared still */
+		LWLockAcquire(pgperf_shared->lock, LW_EXCLUSIVE);
+		if (TransactionIdEquals(prepared_ddl[i].xid, xids[i]))
+		{
+			if (committed && pgperf_ddl_windows)
+				open_ddl_window_locked(prepared_ddl[i].detail, prepared_ddl[i].count,
+									   prepared_ddl[i].author, GetCurrentTimestamp());
+			prepared_ddl[i].xid = InvalidTransactionId;
+		}
+		LWLockRelease(pgperf_shared->lock);
+	}
+	pfree(xids);
+}
+
+/* Opens the DDL window at commit, keeps it at PREPARE; forgets it otherwise. */
 static void
 window_xact_callback(XactEvent event, void *arg)
 {
+	if (event == XACT_EVENT_PRE_PREPARE)
+		preparing_xid = GetTopTransactionIdIfAny();
 	if (npending == 0)
 		return;
 	if (event == XACT_EVENT_COMMIT && pgperf_shared != NULL)
 		open_ddl_window();
+	if (event == XACT_EVENT_PREPARE && pgperf_shared != NULL &&
+		TransactionIdIsValid(preparing_xid))
+		keep_prepared(preparing_xid);
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
 		event == XACT_EVENT_PREPARE || event == XACT_EVENT_PARALLEL_ABORT)
+	{
 		npending = nmore = 0;
+		preparing_xid = InvalidTransactionId;
+	}
 }
 
 /* Forgets the DDL of an aborted subtransaction; hands a committed one's up. */
@@ -344,11 +671,17 @@ window_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 	}
 }
 
+/*
+ * Registers the transaction callbacks and the drop hook (once per backend).
+ * The drop hook lives here, beside the only code that reads what it counts.
+ */
 void
 PgperfRegisterWindowCallbacks(void)
 {
 	RegisterXactCallback(window_xact_callback, NULL);
 	RegisterSubXactCallback(window_subxact_callback, NULL);
+	prev_object_access_hook = object_access_hook;
+	object_access_hook = window_object_access;
 }
 
 void

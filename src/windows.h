@@ -23,11 +23,23 @@ typedef struct PgperfWindow
 {
 	uint32		id;
 	char		reason;
+	Oid			author;			/* role whose DDL opened it; InvalidOid: none */
+	int32		more;			/* DDL statements beyond the first in detail */
+	int32		base_len;		/* bytes of detail before "(and N more)" */
 	TimestampTz started_at;
 	TimestampTz ended_at;		/* 0 while open */
 	char		label[PGPERF_LABEL_MAX];
 	char		detail[PGPERF_DETAIL_MAX];
 } PgperfWindow;
+
+/* DDL of a prepared transaction, waiting for COMMIT PREPARED. */
+typedef struct PgperfPreparedDDL
+{
+	TransactionId xid;			/* InvalidTransactionId: slot free */
+	Oid			author;
+	int32		count;			/* DDL statements */
+	char		detail[PGPERF_DETAIL_MAX];	/* the first one */
+} PgperfPreparedDDL;
 
 /* The ring of windows kept, oldest first; under pgperf_shared->lock. */
 typedef struct PgperfWindows
@@ -37,11 +49,14 @@ typedef struct PgperfWindows
 	int			head;			/* slot of the oldest window */
 	uint32		next_id;
 	int64		dropped;		/* windows dropped to make room */
+	int			nprepared;		/* slots for prepared transactions' DDL,
+								 * after the ring */
 	PgperfWindow ring[FLEXIBLE_ARRAY_MEMBER];
 } PgperfWindows;
 
 extern int	pgperf_max_windows;
 extern bool pgperf_ddl_windows;
+extern int	pgperf_ddl_window_interval;
 extern PgperfWindows *pgperf_windows;
 
 extern Size PgperfWindowsShmemSize(void);
@@ -52,6 +67,9 @@ extern uint32 PgperfOpenWindowLocked(char reason, const char *label,
 									 const char *detail, TimestampTz now);
 /* Lock held: forgets every window (full reset). */
 extern void PgperfClearWindowsLocked(void);
+
+/* Reports whether the caller may see a window's detail (DDL of other roles). */
+extern bool PgperfWindowDetailVisible(const PgperfWindow *w, bool all_stats);
 
 /* Returns the name of a reason code, as pgperf.windows shows it. */
 extern const char *PgperfWindowReasonName(char reason);
