@@ -169,7 +169,13 @@ CREATE FUNCTION pgperf.compare(
     OUT failed_ms_after double precision,
     OUT p_value double precision,
     OUT verdict text,
-    OUT reason text
+    OUT reason text,
+    OUT p50_ms_before double precision,
+    OUT p50_ms_after double precision,
+    OUT p99_ms_before double precision,
+    OUT p99_ms_after double precision,
+    OUT before_window integer,
+    OUT after_window integer
 )
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pgperf_compare'
@@ -205,7 +211,13 @@ CREATE FUNCTION pgperf.compare(
     OUT failed_ms_after double precision,
     OUT p_value double precision,
     OUT verdict text,
-    OUT reason text
+    OUT reason text,
+    OUT p50_ms_before double precision,
+    OUT p50_ms_after double precision,
+    OUT p99_ms_before double precision,
+    OUT p99_ms_after double precision,
+    OUT before_window integer,
+    OUT after_window integer
 )
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pgperf_compare_labels'

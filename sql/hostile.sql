@@ -337,8 +337,8 @@ SELECT q, pg_temp.try(q) AS result FROM (VALUES
   ($$SELECT verdict FROM pgperf.compare({w3}, NULL) WHERE query LIKE '%hostile_t%'$$),
   ($$SELECT verdict FROM pgperf.compare('hostile_b', NULL) WHERE query LIKE '%hostile_t%'$$),
   ($$SELECT verdict FROM pgperf.compare(NULL, 'hostile_b') WHERE query LIKE '%hostile_t%'$$),
-  ($$SELECT split_part(pgperf.report(), E'\n', 3) LIKE '  after:  window {w4} (manual, from %, still open)'$$),
-  ($$SELECT split_part(pgperf.report(NULL::text, NULL::text), E'\n', 3) LIKE '  after:  window {w4} (manual, from %, still open)'$$),
+  ($$SELECT pgperf.report() LIKE E'%\n  after:  window {w4} (manual, from %, still open)\n%'$$),
+  ($$SELECT pgperf.report(NULL::text, NULL::text) LIKE E'%\n  after:  window {w4} (manual, from %, still open)\n%'$$),
   ($$SELECT pgperf.plan_diff({qid})$$)) AS t(q);
 
 DROP TABLE hostile_t;

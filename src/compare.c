@@ -1,11 +1,29 @@
 /*
  * compare.c
- *		pgperf.compare(), pgperf.plan_diff() and pgperf.report(): what changed
- *		between two windows, statement by statement, and why.
+ *		pgperf.compare() and pgperf.plan_diff(): what changed between two
+ *		sides of the statistics, statement by statement, and why.
  *
- * The entries of the two windows in the current database are merged per
- * statement (queryid), under the shared lock, with the texts the reasons
- * need; judge.c then tests and judges them all together.
+ * The sides:
+ *	- compare(before, after) with window ids: those two windows.
+ *	- compare(before_label, after_label): the window labelled before_label
+ *	  alone (the state before anything changed), against the windows from
+ *	  the one labelled after_label up to the next window mark() opened, or
+ *	  the current one (everything since after_label: the windows DDL, a
+ *	  setting or ANALYZE opened meanwhile included).
+ *	- a NULL after: the current window; a NULL before: for each statement,
+ *	  the most recent window before the after side in which it ran at least
+ *	  pgperf.compare_min_calls times (or, failing that, at all).  So a
+ *	  migration of several DDL statements, each opening a window, is compared
+ *	  with the window before it, not with a near-empty window between two of
+ *	  its statements.  The statements then compared are those of the after
+ *	  side, and those of the last window before it with a workload (they are
+ *	  the ones "gone"); the reason of each says which window was its before.
+ *
+ * The entries of this database on either side are copied out with store.c's
+ * batched readers and merged per statement (queryid); judge.c then tests and
+ * judges them all together.  pgperf's own statements (those that called its
+ * functions: mark(), reads of the statistics, checks) are left out, and so
+ * is their time in the workload figures report() prints.
  */
 #include "postgres.h"
 
@@ -22,27 +40,25 @@
 #include "utils/hsearch.h"
 #include "utils/timestamp.h"
 
+#include "compare.h"
 #include "core/diff.h"
-#include "judge.h"
+#include "core/signif.h"
 #include "store.h"
-#include "windows.h"
 
-#define COMPARE_COLS	27
+#define COMPARE_COLS	33
 
 PG_FUNCTION_INFO_V1(pgperf_compare);
 PG_FUNCTION_INFO_V1(pgperf_compare_labels);
 PG_FUNCTION_INFO_V1(pgperf_plan_diff);
-PG_FUNCTION_INFO_V1(pgperf_report);
-PG_FUNCTION_INFO_V1(pgperf_report_labels);
 
-/* Two windows compared, statement by statement. */
-typedef struct Comparison
+/* What the two sides are made of: spans of windows, or per statement. */
+typedef struct Sides
 {
-	PgperfWindow before;
-	PgperfWindow after;
-	int			n;
-	PgperfPair **stmts;			/* sorted for output */
-} Comparison;
+	uint32		b_first;		/* 0: per statement */
+	uint32		b_last;
+	uint32		a_first;
+	uint32		a_last;
+} Sides;
 
 /* Raises the error for a window pgperf does not keep. */
 static void
@@ -54,43 +70,44 @@ no_such_window(const char *what)
 			 errhint("pgperf.windows lists the windows pgperf keeps.")));
 }
 
-/*
- * Resolves the two windows to compare: NULL before means the window before
- * 'after', NULL after means the current window.
- */
-static void
-resolve_windows(bool before_null, int64 before, bool after_null, int64 after,
-				PgperfWindow *wb, PgperfWindow *wa)
+/* The windows kept, oldest first. */
+typedef struct WindowList
 {
-	uint32		a;
-	uint32		b;
+	int			n;
+	PgperfWindow *w;
+} WindowList;
 
-	PgperfRequireShmem();
-	if (!before_null && (before <= 0 || before > PG_UINT32_MAX))
-		no_such_window(psprintf("window %lld does not exist", (long long) before));
-	if (!after_null && (after <= 0 || after > PG_UINT32_MAX))
-		no_such_window(psprintf("window %lld does not exist", (long long) after));
+static WindowList
+copy_windows(void)
+{
+	WindowList	wl;
 
-	a = after_null ? pg_atomic_read_u32(&pgperf_shared->current_window) : (uint32) after;
-	if (!PgperfGetWindow(a, wa))
-		no_such_window(psprintf("window %u does not exist", a));
-	if (before_null)
-	{
-		b = PgperfWindowBefore(a);
-		if (b == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("there is no window before window %u", a),
-					 errhint("pgperf.mark() closes the current window and opens a new one; index DDL does too.")));
-	}
-	else
-		b = (uint32) before;
-	if (!PgperfGetWindow(b, wb))
-		no_such_window(psprintf("window %u does not exist", b));
-	if (a == b)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("cannot compare window %u with itself", a)));
+	wl.w = palloc(sizeof(PgperfWindow) * pgperf_windows->capacity);
+	wl.n = PgperfCopyWindows(wl.w);
+	return wl;
+}
+
+/* Returns window 'id' of the list, or NULL. */
+static const PgperfWindow *
+find_window(const WindowList *wl, uint32 id)
+{
+	for (int i = 0; i < wl->n; i++)
+		if (wl->w[i].id == id)
+			return &wl->w[i];
+	return NULL;
+}
+
+/* Returns window 'id' of the list, or raises an error. */
+static const PgperfWindow *
+need_window(const WindowList *wl, int64 id)
+{
+	const PgperfWindow *w = NULL;
+
+	if (id > 0 && id <= PG_UINT32_MAX)
+		w = find_window(wl, (uint32) id);
+	if (w == NULL)
+		no_such_window(psprintf("window %lld does not exist", (long long) id));
+	return w;
 }
 
 /* Returns the id of the latest window with 'label', or raises an error. */
@@ -99,88 +116,340 @@ window_by_label(const char *label)
 {
 	uint32		id;
 
-	PgperfCheckLabel(label, "A NULL before is the window just before after; a NULL after, the current window.");
-	PgperfRequireShmem();
+	PgperfCheckLabel(label, "A NULL before compares each statement with the last window where it ran enough; a NULL after is the current window.");
 	id = PgperfWindowByLabel(label);
 	if (id == 0)
 		no_such_window(psprintf("no window is labelled \"%s\"", label));
 	return id;
 }
 
-/* What gather() reads: two windows of this database, one statement or all. */
-typedef struct GatherScan
+/*
+ * Returns the last window of the span that starts at 'first': the window
+ * before the next one mark() or reset() opened, or the current one.
+ */
+static uint32
+span_end(const WindowList *wl, uint32 first)
 {
-	uint32		before;
-	uint32		after;
-	uint64		queryid;		/* 0: all */
-	Oid			dbid;
-	bool		all_stats;
-	HTAB	   *pairs;
-} GatherScan;
+	uint32		last = first;
 
-/* Chooses the entries gather() reads; under the lock, raises nothing. */
-static bool
-gather_filter(const PgperfStatKey *key, void *arg)
-{
-	GatherScan *g = arg;
-
-	return key->dbid == g->dbid &&
-		(g->queryid == 0 || key->queryid == g->queryid) &&
-		(key->window_id == g->before || key->window_id == g->after);
+	for (int i = 0; i < wl->n; i++)
+	{
+		if (wl->w[i].id <= first)
+			continue;
+		if (wl->w[i].reason == PGPERF_WINDOW_MANUAL ||
+			wl->w[i].reason == PGPERF_WINDOW_RESET)
+			break;
+		last = wl->w[i].id;
+	}
+	return last;
 }
 
-/* Adds a copied entry to its statement's side. */
-static void
-gather_add(PgperfEntryCopy *copy, void *arg)
+/* Seconds from the start of window 'first' to the end of window 'last'. */
+static double
+span_secs(const WindowList *wl, uint32 first, uint32 last)
 {
-	GatherScan *g = arg;
+	const PgperfWindow *f = find_window(wl, first);
+	const PgperfWindow *l = find_window(wl, last);
+	TimestampTz end;
+
+	if (f == NULL || l == NULL)
+		return 0;
+	end = l->ended_at != 0 ? l->ended_at : GetCurrentTimestamp();
+	return Max(end - f->started_at, 0) / 1e6;
+}
+
+/* ---------- gathering ---------- */
+
+/* Calls of one statement in one window (the per-statement before side). */
+typedef struct WinCalls
+{
+	uint64		queryid;		/* key, with window */
+	uint32		window;
+	int64		calls;			/* executions, failed ones included */
+	double		ms;
+} WinCalls;
+
+/* The window each statement is compared from (per-statement sides). */
+typedef struct StmtBefore
+{
+	uint64		queryid;		/* key */
+	uint32		window;			/* 0: none before */
+	bool		after;			/* it ran on the after side */
+} StmtBefore;
+
+/* What a scan of the entries reads and where it puts it. */
+typedef struct CompareScan
+{
+	Sides		sides;
+	uint64		queryid;		/* only this statement, or 0 */
+	uint64		own[PGPERF_OWN_MAX];
+	int			nown;
+	bool		all_stats;
+	HTAB	   *wincalls;		/* pass 1 of per-statement sides */
+	HTAB	   *before;			/* queryid -> StmtBefore */
+	HTAB	   *pairs;			/* queryid -> PgperfPair */
+	int64		calls[2];		/* the workload of each side */
+	double		ms[2];
+} CompareScan;
+
+static inline bool
+in_after(const Sides *s, uint32 w)
+{
+	return w >= s->a_first && w <= s->a_last;
+}
+
+/* Chooses entries of this database, not pgperf's own; under the lock. */
+static bool
+ours(const PgperfStatKey *key, const CompareScan *g)
+{
+	return key->dbid == MyDatabaseId &&
+		(g->queryid == 0 || key->queryid == g->queryid) &&
+		!PgperfIsOwn(g->own, g->nown, key->queryid);
+}
+
+/* Pass 1: entries of the windows up to the after side; under the lock. */
+static bool
+calls_filter(const PgperfStatKey *key, void *arg)
+{
+	CompareScan	   *g = arg;
+
+	return ours(key, g) && key->window_id <= g->sides.a_last;
+}
+
+/* Pass 1: adds an entry's executions to its statement's window. */
+static void
+calls_add(PgperfEntryCopy *copy, void *arg)
+{
+	CompareScan	   *g = arg;
+	WinCalls	k;
+	WinCalls   *wc;
+	bool		found;
+
+	memset(&k, 0, sizeof(k));
+	k.queryid = copy->key.queryid;
+	k.window = copy->key.window_id;
+	wc = hash_search(g->wincalls, &k, HASH_ENTER, &found);
+	if (!found)
+	{
+		wc->calls = 0;
+		wc->ms = 0;
+	}
+	wc->calls += copy->c.exec.n + copy->c.failed_calls;
+	wc->ms += copy->c.exec.sum + copy->c.failed_ms;
+}
+
+/*
+ * Chooses each statement's before window (see the file header), and the
+ * window whose workload stands for the before side; returns the latter, 0 if
+ * no window before the after side has any.
+ */
+static uint32
+choose_before(CompareScan *g, const WindowList *wl)
+{
+	HASHCTL		info;
+	HASH_SEQ_STATUS hs;
+	WinCalls   *wc;
+	StmtBefore *sb;
+	uint32		workload = 0;
+	uint32		any = 0;
+	int64	   *calls = palloc0(sizeof(int64) * Max(wl->n, 1));
+	double	   *ms = palloc0(sizeof(double) * Max(wl->n, 1));
+	int			at = -1;
+
+	memset(&info, 0, sizeof(info));
+	info.keysize = sizeof(uint64);
+	info.entrysize = sizeof(StmtBefore);
+	info.hcxt = CurrentMemoryContext;
+	g->before = hash_create("pgperf before windows", 256, &info,
+							HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+
+	/* each window's workload; which statements ran after */
+	hash_seq_init(&hs, g->wincalls);
+	while ((wc = hash_seq_search(&hs)) != NULL)
+	{
+		bool		found;
+
+		sb = hash_search(g->before, &wc->queryid, HASH_ENTER, &found);
+		if (!found)
+		{
+			sb->window = 0;
+			sb->after = false;
+		}
+		if (in_after(&g->sides, wc->window))
+			sb->after = true;
+		for (int i = 0; i < wl->n; i++)
+			if (wl->w[i].id == wc->window)
+			{
+				calls[i] += wc->calls;
+				ms[i] += wc->ms;
+			}
+	}
+	/* the workload's before window: the last with enough calls, or any */
+	for (int i = wl->n - 1; i >= 0; i--)
+	{
+		if (wl->w[i].id >= g->sides.a_first)
+			continue;
+		if (calls[i] > 0 && any == 0)
+			any = wl->w[i].id;
+		if (calls[i] >= pgperf_compare_min_calls)
+		{
+			workload = wl->w[i].id;
+			break;
+		}
+	}
+	if (workload == 0)
+		workload = any;
+	for (int i = 0; i < wl->n; i++)
+		if (wl->w[i].id == workload)
+			at = i;
+	g->calls[0] = at >= 0 ? calls[at] : 0;
+	g->ms[0] = at >= 0 ? ms[at] : 0;
+
+	/* each statement's: the last where it ran enough, or at all */
+	hash_seq_init(&hs, g->before);
+	while ((sb = hash_seq_search(&hs)) != NULL)
+	{
+		uint32		enough = 0,
+					ran = 0;
+
+		for (int i = wl->n - 1; i >= 0 && enough == 0; i--)
+		{
+			WinCalls	k;
+
+			if (wl->w[i].id >= g->sides.a_first)
+				continue;
+			memset(&k, 0, sizeof(k));
+			k.queryid = sb->queryid;
+			k.window = wl->w[i].id;
+			wc = hash_search(g->wincalls, &k, HASH_FIND, NULL);
+			if (wc == NULL || wc->calls == 0)
+				continue;
+			if (ran == 0)
+				ran = k.window;
+			if (wc->calls >= pgperf_compare_min_calls)
+				enough = k.window;
+		}
+		sb->window = enough ? enough : ran;
+		/* compared: what ran after, and what ran in the workload's window */
+		if (!sb->after && sb->window != workload)
+			sb->window = 0;
+	}
+	pfree(calls);
+	pfree(ms);
+	return workload;
+}
+
+/* Reports which side an entry belongs to: 0, 1, or -1 for none. */
+static int
+side_of(const PgperfStatKey *key, const CompareScan *g)
+{
+	if (in_after(&g->sides, key->window_id))
+		return 1;
+	if (g->sides.b_first != 0)
+		return key->window_id >= g->sides.b_first &&
+			key->window_id <= g->sides.b_last ? 0 : -1;
+	else
+	{
+		/* HASH_FIND on a local table allocates nothing, raises nothing */
+		StmtBefore *sb = hash_search(g->before, &key->queryid, HASH_FIND, NULL);
+
+		return sb != NULL && sb->window != 0 && key->window_id == sb->window ? 0 : -1;
+	}
+}
+
+/* Pass 2: the entries of either side; under the lock. */
+static bool
+sides_filter(const PgperfStatKey *key, void *arg)
+{
+	CompareScan	   *g = arg;
+
+	return ours(key, g) && side_of(key, g) >= 0;
+}
+
+/* Pass 2: adds a copied entry to its statement's side. */
+static void
+sides_add(PgperfEntryCopy *copy, void *arg)
+{
+	CompareScan	   *g = arg;
 	const PgperfStatKey *key = &copy->key;
 	bool		may_see = PgperfMaySee(key->userid, g->all_stats);
+	int			w = side_of(key, g);
 	PgperfPair *cs;
 	bool		found;
 
 	if (copy->c.exec.n == 0 && copy->c.failed_calls == 0)
 		return;					/* planned, never executed */
+	if (g->sides.b_first != 0 || w == 1)
+	{
+		g->calls[w] += copy->c.exec.n + copy->c.failed_calls;
+		g->ms[w] += copy->c.exec.sum + copy->c.failed_ms;
+	}
 	cs = hash_search(g->pairs, &key->queryid, HASH_ENTER, &found);
 	if (!found)
 	{
 		memset(((char *) cs) + sizeof(uint64), 0, sizeof(PgperfPair) - sizeof(uint64));
 		cs->queryid = key->queryid;
 	}
+	if (w == 0)
+		cs->before_window = key->window_id;
 	PgperfPairSeenBy(cs, key->userid, may_see);
-	PgperfSideAdd(&cs->side[key->window_id == g->before ? 0 : 1], &copy->c,
-				  key->planid, key->userid, may_see);
+	PgperfSideAdd(&cs->side[w], &copy->c, key->planid, key->userid, may_see);
 }
 
 /*
- * Merges the entries of the two windows per statement (only 'queryid' if not
- * 0) and reads the texts; returns the statements in a local hash table.
+ * Merges the entries of the two sides per statement (only 'queryid' if not
+ * 0), and reads the texts; returns the statements in a local hash table.
  */
 static HTAB *
-gather(uint32 before, uint32 after, uint64 queryid)
+gather(CompareScan *g, const WindowList *wl, uint32 *workload_window)
 {
 	HASHCTL		info;
 	HASH_SEQ_STATUS hs;
 	PgperfPair *cs;
-	GatherScan	g;
 
+	g->nown = PgperfOwnStatements(g->own);
+	g->all_stats = has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
 	memset(&info, 0, sizeof(info));
+	info.hcxt = CurrentMemoryContext;
+	*workload_window = g->sides.b_first;
+
+	if (g->sides.b_first == 0)
+	{
+		info.keysize = offsetof(WinCalls, calls);
+		info.entrysize = sizeof(WinCalls);
+		g->wincalls = hash_create("pgperf window calls", 256, &info,
+								  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		PgperfScanEntries(calls_filter, g, false, calls_add, g);
+		*workload_window = choose_before(g, wl);
+		hash_destroy(g->wincalls);
+	}
+
 	info.keysize = sizeof(uint64);
 	info.entrysize = sizeof(PgperfPair);
-	info.hcxt = CurrentMemoryContext;
-	g.pairs = hash_create("pgperf compare", 256, &info,
-						  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	g.before = before;
-	g.after = after;
-	g.queryid = queryid;
-	g.dbid = MyDatabaseId;
-	g.all_stats = has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
-	PgperfScanEntries(gather_filter, &g, false, gather_add, &g);
+	g->pairs = hash_create("pgperf compare", 256, &info,
+						   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	PgperfScanEntries(sides_filter, g, false, sides_add, g);
 
-	hash_seq_init(&hs, g.pairs);
+	hash_seq_init(&hs, g->pairs);
 	while ((cs = hash_seq_search(&hs)) != NULL)
+	{
+		uint32		bw = g->sides.b_first ? g->sides.b_first : cs->before_window;
+
+		if (g->sides.b_first == 0 && bw == 0)
+		{
+			/* ran only after: its before side is the workload's window */
+			StmtBefore *sb = hash_search(g->before, &cs->queryid, HASH_FIND, NULL);
+
+			bw = (sb && sb->window) ? sb->window : *workload_window;
+		}
+		cs->before_window = bw;
+		cs->secs[0] = g->sides.b_first ?
+			span_secs(wl, g->sides.b_first, g->sides.b_last) :
+			span_secs(wl, bw, bw);
+		cs->secs[1] = span_secs(wl, g->sides.a_first, g->sides.a_last);
 		PgperfPairTexts(cs, MyDatabaseId);
-	return g.pairs;
+	}
+	return g->pairs;
 }
 
 /* Orders statements for output: verdict, then time saved or lost. */
@@ -199,27 +468,132 @@ stmt_cmp(const void *x, const void *y)
 	return (a->queryid > b->queryid) - (a->queryid < b->queryid);
 }
 
-/* Compares two windows (of the current database). */
-static Comparison *
-compare_windows(const PgperfWindow *wb, const PgperfWindow *wa, uint64 queryid)
+/* Judges the statements of a comparison; says where each before side is from. */
+static void
+judge_all(PgperfComparison *cmp)
 {
-	Comparison *cmp = palloc0(sizeof(Comparison));
-	HTAB	   *pairs = gather(wb->id, wa->id, queryid);
+	PgperfJudge(cmp->stmts, cmp->n, cmp->after.id);
+	if (!cmp->per_statement)
+		return;
+	for (int i = 0; i < cmp->n; i++)
+	{
+		PgperfPair *cs = cmp->stmts[i];
+
+		if (cs->before_window != 0 && PgperfSideExecutions(&cs->side[0]) > 0)
+			cs->reason = psprintf("%s (before: window %u, the last before window %u where it ran %s)",
+								  cs->reason, cs->before_window, cmp->after.id,
+								  cs->side[0].exec.n >= pgperf_compare_min_calls ?
+								  "at least pgperf.compare_min_calls times" : "at all");
+	}
+}
+
+/* Compares the sides 's' of this database (only 'queryid' if not 0). */
+static PgperfComparison *
+compare_sides(const Sides *s, uint64 queryid)
+{
+	PgperfComparison *cmp = palloc0(sizeof(PgperfComparison));
+	WindowList	wl = copy_windows();
+	CompareScan	   *g = palloc0(sizeof(CompareScan));
+	HTAB	   *pairs;
 	HASH_SEQ_STATUS hs;
 	PgperfPair *cs;
+	uint32		workload;
 	int			i = 0;
 
-	cmp->before = *wb;
-	cmp->after = *wa;
+	g->sides = *s;
+	g->queryid = queryid;
+	pairs = gather(g, &wl, &workload);
+
+	cmp->per_statement = (s->b_first == 0);
+	if (workload != 0)
+		cmp->before = *find_window(&wl, workload);
+	cmp->before_last = s->b_first ? s->b_last : workload;
+	cmp->after = *find_window(&wl, s->a_first);
+	cmp->after_last = s->a_last;
+	for (int w = 0; w < 2; w++)
+	{
+		cmp->calls[w] = g->calls[w];
+		cmp->ms[w] = g->ms[w];
+	}
+	cmp->secs[0] = workload ? span_secs(&wl, workload, cmp->before_last) : 0;
+	cmp->secs[1] = span_secs(&wl, s->a_first, s->a_last);
+
 	cmp->n = hash_get_num_entries(pairs);
 	cmp->stmts = palloc(sizeof(PgperfPair *) * Max(cmp->n, 1));
 	hash_seq_init(&hs, pairs);
 	while ((cs = hash_seq_search(&hs)) != NULL)
 		cmp->stmts[i++] = cs;
-	PgperfJudge(cmp->stmts, cmp->n, wb->id, wa->id);
+	judge_all(cmp);
 	qsort(cmp->stmts, cmp->n, sizeof(PgperfPair *), stmt_cmp);
 	return cmp;
 }
+
+/* ---------- the arguments ---------- */
+
+/*
+ * Resolves the sides SQL arguments 'first' and 'first' + 1 name (window ids,
+ * or labels) into 's'; raises an error for windows pgperf does not keep.
+ */
+static void
+resolve_sides(FunctionCallInfo fcinfo, int first, bool labels, Sides *s)
+{
+	WindowList	wl = copy_windows();
+	bool		bnull = PG_ARGISNULL(first);
+	bool		anull = PG_ARGISNULL(first + 1);
+	uint32		current = pg_atomic_read_u32(&pgperf_shared->current_window);
+
+	memset(s, 0, sizeof(*s));
+	/* window ids first, in the order given: the first one missing is named */
+	if (!labels && !bnull)
+		(void) need_window(&wl, PG_GETARG_INT32(first));
+	if (!labels && !anull)
+		(void) need_window(&wl, PG_GETARG_INT32(first + 1));
+	/* the after side */
+	if (anull)
+		s->a_first = s->a_last = current;
+	else if (labels)
+	{
+		s->a_first = window_by_label(text_to_cstring(PG_GETARG_TEXT_PP(first + 1)));
+		s->a_last = span_end(&wl, s->a_first);
+	}
+	else
+		s->a_first = s->a_last = need_window(&wl, PG_GETARG_INT32(first + 1))->id;
+	if (find_window(&wl, s->a_first) == NULL)
+		no_such_window(psprintf("window %u does not exist", s->a_first));
+
+	/* the before side: one window, or each statement's own */
+	if (!bnull)
+	{
+		if (labels)
+			s->b_first = window_by_label(text_to_cstring(PG_GETARG_TEXT_PP(first)));
+		else
+			s->b_first = need_window(&wl, PG_GETARG_INT32(first))->id;
+		s->b_last = s->b_first;
+		if (s->b_first >= s->a_first && s->b_first <= s->a_last)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("cannot compare window %u with %s", s->b_first,
+							s->a_first == s->a_last ? "itself" :
+							psprintf("windows %u to %u, which hold it", s->a_first, s->a_last))));
+	}
+	else if (s->a_first == wl.w[0].id)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("there is no window before window %u", s->a_first),
+				 errhint("pgperf.mark() closes the current window and opens a new one; index DDL does too.")));
+}
+
+PgperfComparison *
+PgperfCompareArgs(FunctionCallInfo fcinfo, int first, bool labels)
+{
+	Sides		s;
+
+	PgperfRequireShmem();
+	resolve_sides(fcinfo, first, labels, &s);
+	return compare_sides(&s, 0);
+}
+
+/* ---------- compare() ---------- */
 
 /* Returns an array of the planids of a side, most used first. */
 static Datum
@@ -243,15 +617,15 @@ set_float(Datum *values, bool *nulls, int i, bool valid, double v)
 
 /* Emits the rows of a comparison into a materialized result set. */
 static void
-emit_comparison(FunctionCallInfo fcinfo, Comparison *cmp)
+emit_comparison(FunctionCallInfo fcinfo, PgperfComparison *cmp)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 
 	for (int k = 0; k < cmp->n; k++)
 	{
-		PgperfPair    *cs = cmp->stmts[k];
-		PgperfSide    *b = &cs->side[0];
-		PgperfSide    *a = &cs->side[1];
+		PgperfPair *cs = cmp->stmts[k];
+		PgperfSide *b = &cs->side[0];
+		PgperfSide *a = &cs->side[1];
 		Datum		values[COMPARE_COLS];
 		bool		nulls[COMPARE_COLS];
 		bool		hb = b->exec.n > 0,
@@ -292,57 +666,40 @@ emit_comparison(FunctionCallInfo fcinfo, Comparison *cmp)
 		set_float(values, nulls, i++, cs->tested, cs->p);
 		values[i++] = CStringGetTextDatum(pgperf_verdict_names[cs->verdict]);
 		values[i++] = CStringGetTextDatum(cs->reason);
+		/* beyond the contract's columns */
+		set_float(values, nulls, i++, hb, hb ? PgperfSidePercentile(b, 0.50) : 0);
+		set_float(values, nulls, i++, ha, ha ? PgperfSidePercentile(a, 0.50) : 0);
+		set_float(values, nulls, i++, hb, hb ? PgperfSidePercentile(b, 0.99) : 0);
+		set_float(values, nulls, i++, ha, ha ? PgperfSidePercentile(a, 0.99) : 0);
+		values[i] = Int32GetDatum((int32) cs->before_window);
+		nulls[i++] = (cs->before_window == 0);
+		values[i++] = Int32GetDatum((int32) cmp->after.id);
 		Assert(i == COMPARE_COLS);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 }
 
-/* Resolves window-id arguments 'first' and 'first' + 1 (NULL stays NULL). */
-static void
-ids_to_windows(FunctionCallInfo fcinfo, int first, PgperfWindow *wb, PgperfWindow *wa)
-{
-	resolve_windows(PG_ARGISNULL(first), PG_ARGISNULL(first) ? 0 : PG_GETARG_INT32(first),
-					PG_ARGISNULL(first + 1), PG_ARGISNULL(first + 1) ? 0 : PG_GETARG_INT32(first + 1),
-					wb, wa);
-}
-
 Datum
 pgperf_compare(PG_FUNCTION_ARGS)
 {
-	PgperfWindow wb,
-				wa;
+	PgperfComparison *cmp = PgperfCompareArgs(fcinfo, 0, false);
 
-	ids_to_windows(fcinfo, 0, &wb, &wa);
 	InitMaterializedSRF(fcinfo, 0);
-	emit_comparison(fcinfo, compare_windows(&wb, &wa, 0));
+	emit_comparison(fcinfo, cmp);
 	return (Datum) 0;
-}
-
-/* Resolves label arguments into window ids (NULL stays NULL). */
-static void
-labels_to_windows(FunctionCallInfo fcinfo, PgperfWindow *wb, PgperfWindow *wa)
-{
-	uint32		b = 0,
-				a = 0;
-
-	if (!PG_ARGISNULL(0))
-		b = window_by_label(text_to_cstring(PG_GETARG_TEXT_PP(0)));
-	if (!PG_ARGISNULL(1))
-		a = window_by_label(text_to_cstring(PG_GETARG_TEXT_PP(1)));
-	resolve_windows(PG_ARGISNULL(0), b, PG_ARGISNULL(1), a, wb, wa);
 }
 
 Datum
 pgperf_compare_labels(PG_FUNCTION_ARGS)
 {
-	PgperfWindow wb,
-				wa;
+	PgperfComparison *cmp = PgperfCompareArgs(fcinfo, 0, true);
 
-	labels_to_windows(fcinfo, &wb, &wa);
 	InitMaterializedSRF(fcinfo, 0);
-	emit_comparison(fcinfo, compare_windows(&wb, &wa, 0));
+	emit_comparison(fcinfo, cmp);
 	return (Datum) 0;
 }
+
+/* ---------- plan_diff() ---------- */
 
 /* Splits a text into lines (in place); returns their number. */
 static int
@@ -365,20 +722,36 @@ split_lines(char *text, char ***lines)
 	return n;
 }
 
+/* Returns the lines with their constants masked (diff_mask_constants). */
+static char **
+mask_lines(char **lines, int n)
+{
+	char	  **masked = palloc(sizeof(char *) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+	{
+		size_t		size = strlen(lines[i]) + 1;
+
+		masked[i] = palloc(size);
+		diff_mask_constants(lines[i], masked[i], size);
+	}
+	return masked;
+}
+
 /* Describes a window's use of a plan, for plan_diff headers. */
 static char *
-plan_header(const char *mark, const PgperfWindow *w, const PgperfSide *s)
+plan_header(const char *mark, uint32 window, const PgperfSide *s)
 {
 	StringInfoData buf;
 
 	initStringInfo(&buf);
 	if (s->nplans == 0)
 	{
-		appendStringInfo(&buf, "%s window %u: not run", mark, w->id);
+		appendStringInfo(&buf, "%s window %u: not run", mark, window);
 		return buf.data;
 	}
 	appendStringInfo(&buf, "%s window %u: planid " INT64_FORMAT ", " INT64_FORMAT " call%s",
-					 mark, w->id, (int64) s->plans[0].planid, s->plans[0].calls,
+					 mark, window, (int64) s->plans[0].planid, s->plans[0].calls,
 					 s->plans[0].calls == 1 ? "" : "s");
 	if (s->nplans > 1)
 		appendStringInfo(&buf, " (and %d other plan%s, " INT64_FORMAT " calls in all)",
@@ -388,14 +761,19 @@ plan_header(const char *mark, const PgperfWindow *w, const PgperfSide *s)
 	return buf.data;
 }
 
+/*
+ * The plans of one statement on two sides, as a line diff.  Lines that
+ * differ only in the constants of the two samples ("viewer_id = 417" and
+ * "viewer_id = 1433") are not changes: they are shown once, as the after
+ * side has them.
+ */
 Datum
 pgperf_plan_diff(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo;
-	PgperfWindow wb,
-				wa;
-	HTAB	   *stmts;
-	PgperfPair    *cs;
+	Sides		s;
+	PgperfComparison *cmp;
+	PgperfPair *cs = NULL;
 	uint64		queryid;
 	char	  **la = NULL;
 	char	  **lb = NULL;
@@ -410,24 +788,28 @@ pgperf_plan_diff(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("queryid must not be null")));
 	queryid = (uint64) PG_GETARG_INT64(0);
-	ids_to_windows(fcinfo, 1, &wb, &wa);
-
-	stmts = gather(wb.id, wa.id, queryid);
-	cs = hash_search(stmts, &queryid, HASH_FIND, NULL);
+	PgperfRequireShmem();
+	resolve_sides(fcinfo, 1, false, &s);
+	cmp = compare_sides(&s, queryid);
+	for (int k = 0; k < cmp->n; k++)
+		if (cmp->stmts[k]->queryid == queryid)
+			cs = cmp->stmts[k];
 	if (cs == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("statement " INT64_FORMAT " did not run in window %u or window %u",
-						(int64) queryid, wb.id, wa.id),
+				 errmsg("statement " INT64_FORMAT " did not run on either side", (int64) queryid),
+				 errdetail("The after side is window %u; the before side %s.", s.a_first,
+						   s.b_first ? psprintf("window %u", s.b_first) :
+						   "the last window before it where the statement ran"),
 				 errhint("pgperf.compare() lists the statements of two windows.")));
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-#define EMIT(s) do { Datum d_ = CStringGetTextDatum(s); bool n_ = false; \
+#define EMIT(str) do { Datum d_ = CStringGetTextDatum(str); bool n_ = false; \
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &d_, &n_); } while (0)
 
-	EMIT(plan_header("---", &wb, &cs->side[0]));
-	EMIT(plan_header("+++", &wa, &cs->side[1]));
+	EMIT(plan_header("---", cs->before_window, &cs->side[0]));
+	EMIT(plan_header("+++", cmp->after.id, &cs->side[1]));
 	if (!cs->visible)
 	{
 		EMIT("(the plans of other roles are not visible to you)");
@@ -436,33 +818,59 @@ pgperf_plan_diff(PG_FUNCTION_ARGS)
 	for (int w = 0; w < 2; w++)
 		if (cs->side[w].nplans > 0 && cs->side[w].plan_text == NULL)
 			EMIT(psprintf("(the plan of window %u is not visible to you, or has no text)",
-						  w == 0 ? wb.id : wa.id));
+						  w == 0 ? cs->before_window : cmp->after.id));
 	if (cs->side[0].plan_text)
 		nb = split_lines(cs->side[0].plan_text, &lb);
 	if (cs->side[1].plan_text)
 		na = split_lines(cs->side[1].plan_text, &la);
 	if (cs->side[0].nplans > 0 && cs->side[1].nplans > 0 &&
 		cs->side[0].plans[0].planid == cs->side[1].plans[0].planid)
-		EMIT("(the same plan in both windows)");
+		EMIT("(the same plan on both sides)");
 
 	work = palloc(sizeof(int) * (nb + 1) * (na + 1));
 	edits = palloc(sizeof(diff_edit) * Max(na + nb, 1));
-	nedits = diff_lines((const char *const *) lb, nb, (const char *const *) la, na,
-						work, edits);
-	for (int k = 0; k < nedits; k++)
 	{
-		const char *line = edits[k].op == DIFF_ADD ? la[edits[k].line] : lb[edits[k].line];
-		const char *mark = edits[k].op == DIFF_SAME ? "  " : edits[k].op == DIFF_DEL ? "- " : "+ ";
+		char	  **mb = mask_lines(lb, nb);
+		char	  **ma = mask_lines(la, na);
+		int			j = 0;
 
-		EMIT(psprintf("%s%s", mark, line));
+		nedits = diff_lines((const char *const *) mb, nb, (const char *const *) ma, na,
+							work, edits);
+		for (int k = 0; k < nedits; k++)
+		{
+			const char *line;
+			const char *mark;
+
+			switch (edits[k].op)
+			{
+				case DIFF_SAME:
+					/* the after side's line: find it in order */
+					while (j < na && strcmp(ma[j], mb[edits[k].line]) != 0)
+						j++;
+					line = j < na ? la[j++] : lb[edits[k].line];
+					mark = "  ";
+					break;
+				case DIFF_DEL:
+					line = lb[edits[k].line];
+					mark = "- ";
+					break;
+				default:
+					line = la[edits[k].line];
+					j = edits[k].line + 1;
+					mark = "+ ";
+					break;
+			}
+			EMIT(psprintf("%s%s", mark, line));
+		}
 	}
 #undef EMIT
 	return (Datum) 0;
 }
 
-/* Appends one window's description to a report. */
-static void
-append_window(StringInfo buf, const PgperfWindow *w)
+/* ---------- for report() ---------- */
+
+void
+PgperfAppendWindow(StringInfo buf, const PgperfWindow *w)
 {
 	appendStringInfo(buf, "window %u (%s", w->id, PgperfWindowReasonName(w->reason));
 	if (w->label[0])
@@ -499,176 +907,4 @@ append_window(StringInfo buf, const PgperfWindow *w)
 		appendStringInfo(buf, " to %s)", timestamptz_to_str(w->ended_at));
 	else
 		appendStringInfoString(buf, ", still open)");
-}
-
-/* Appends a statement's text, on one line and cut short. */
-static void
-append_query_line(StringInfo buf, const PgperfPair *cs)
-{
-	const char *q = !cs->visible ? "<insufficient privilege>" :
-		cs->query ? cs->query : "<no text>";
-	int			len = pg_mbcliplen(q, strlen(q), 90);
-
-	for (int i = 0; i < len; i++)
-		appendStringInfoChar(buf, (q[i] == '\n' || q[i] == '\t') ? ' ' : q[i]);
-	if (q[len])
-		appendStringInfoString(buf, "...");
-}
-
-/* Time a statement ran on one side, failed executions included. */
-static double
-side_ms(const PgperfSide *side)
-{
-	return side->exec.sum + side->failed_ms;
-}
-
-static int
-more_time_first(const void *x, const void *y, void *arg)
-{
-	int			s = *(const int *) arg;
-	double		tx = side_ms(&(*(const PgperfPair *const *) x)->side[s]);
-	double		ty = side_ms(&(*(const PgperfPair *const *) y)->side[s]);
-
-	return (tx < ty) - (tx > ty);
-}
-
-/*
- * Appends the new (or gone) statements that ran longest in the window they
- * ran in: a query rewritten into others shows as one gone and others new,
- * and this is where the two sides of the rewrite stand side by side.
- */
-static void
-append_new_or_gone(StringInfo buf, Comparison *cmp, PgperfVerdict v)
-{
-	int			s = (v == PGPERF_NEW) ? 1 : 0;
-	PgperfPair **list = palloc(sizeof(PgperfPair *) * Max(cmp->n, 1));
-	int			n = 0;
-
-	for (int k = 0; k < cmp->n; k++)
-		if (cmp->stmts[k]->verdict == v)
-			list[n++] = cmp->stmts[k];
-	qsort_arg(list, n, sizeof(PgperfPair *), more_time_first, &s);
-	for (int k = 0; k < n && k < 5; k++)
-	{
-		const PgperfSide *side = &list[k]->side[s];
-		int64		runs = PgperfSideExecutions(side);
-
-		if (k == 0)
-			appendStringInfo(buf, "\n%s (most time first; run only in window %u):\n",
-							 v == PGPERF_NEW ? "New" : "Gone",
-							 s == 1 ? cmp->after.id : cmp->before.id);
-		appendStringInfo(buf, "  %d. ", k + 1);
-		append_query_line(buf, list[k]);
-		appendStringInfo(buf, "\n     queryid " INT64_FORMAT ", " INT64_FORMAT " call%s, ",
-						 (int64) list[k]->queryid, runs, runs == 1 ? "" : "s");
-		PgperfAppendMs(buf, side_ms(side));
-		appendStringInfoString(buf, " in all\n");
-	}
-	pfree(list);
-}
-
-/* Appends the top statements of one verdict to a report. */
-static void
-append_section(StringInfo buf, Comparison *cmp, PgperfVerdict v, const char *title)
-{
-	int			shown = 0;
-
-	for (int k = 0; k < cmp->n && shown < 5; k++)
-	{
-		PgperfPair    *cs = cmp->stmts[k];
-
-		if (cs->verdict != v)
-			continue;
-		if (shown++ == 0)
-			appendStringInfo(buf, "\n%s\n", title);
-		appendStringInfo(buf, "  %d. ", shown);
-		append_query_line(buf, cs);
-		appendStringInfo(buf, "\n     queryid " INT64_FORMAT ", " INT64_FORMAT " -> " INT64_FORMAT " calls, mean ",
-						 (int64) cs->queryid, cs->side[0].exec.n, cs->side[1].exec.n);
-		PgperfAppendMs(buf, cs->side[0].exec.mean);
-		appendStringInfoString(buf, " -> ");
-		PgperfAppendMs(buf, cs->side[1].exec.mean);
-		if (v == PGPERF_IMPROVED || v == PGPERF_REGRESSED || v == PGPERF_CACHE_EFFECT)
-		{
-			appendStringInfo(buf, ", %s ", cs->impact >= 0 ? "saved" : "lost");
-			PgperfAppendMs(buf, fabs(cs->impact));
-			appendStringInfo(buf, " over window %u", cmp->after.id);
-		}
-		appendStringInfo(buf, "\n     %s\n", cs->reason);
-	}
-}
-
-/* Builds the text of pgperf.report(). */
-static text *
-build_report(Comparison *cmp)
-{
-	StringInfoData buf;
-	int			counts[PGPERF_INSUFFICIENT + 1] = {0};
-	int			changed = 0;
-	int64		calls[2] = {0, 0};
-	double		ms[2] = {0, 0};
-
-	for (int k = 0; k < cmp->n; k++)
-	{
-		for (int s = 0; s < 2; s++)
-		{
-			calls[s] += PgperfSideExecutions(&cmp->stmts[k]->side[s]);
-			ms[s] += side_ms(&cmp->stmts[k]->side[s]);
-		}
-		counts[cmp->stmts[k]->verdict]++;
-		if (cmp->stmts[k]->side[0].nplans > 0 && cmp->stmts[k]->side[1].nplans > 0 &&
-			PgperfPlansDiffer(cmp->stmts[k]))
-			changed++;
-	}
-
-	initStringInfo(&buf);
-	appendStringInfoString(&buf, "pgperf report\n  before: ");
-	append_window(&buf, &cmp->before);
-	appendStringInfoString(&buf, "\n  after:  ");
-	append_window(&buf, &cmp->after);
-	appendStringInfo(&buf,
-					 "\n\n%d statement%s: %d improved, %d regressed, %d cache effect, "
-					 "%d unchanged, %d with too few calls, %d new, %d gone; "
-					 "%d changed plan.\n",
-					 cmp->n, cmp->n == 1 ? "" : "s",
-					 counts[PGPERF_IMPROVED], counts[PGPERF_REGRESSED], counts[PGPERF_CACHE_EFFECT],
-					 counts[PGPERF_UNCHANGED], counts[PGPERF_INSUFFICIENT], counts[PGPERF_NEW],
-					 counts[PGPERF_GONE], changed);
-	/* the whole workload, for changes no single statement shows */
-	appendStringInfo(&buf, "Workload: " INT64_FORMAT " calls, ", calls[0]);
-	PgperfAppendMs(&buf, ms[0]);
-	appendStringInfo(&buf, " of execution in window %u; " INT64_FORMAT " calls, ",
-					 cmp->before.id, calls[1]);
-	PgperfAppendMs(&buf, ms[1]);
-	appendStringInfo(&buf, " in window %u (all statements, failed executions included).\n",
-					 cmp->after.id);
-	append_section(&buf, cmp, PGPERF_REGRESSED, "Regressed (most time lost first):");
-	append_section(&buf, cmp, PGPERF_IMPROVED, "Improved (most time saved first):");
-	append_section(&buf, cmp, PGPERF_CACHE_EFFECT,
-				   "Cache effects (same plan; not credited to any change):");
-	if (counts[PGPERF_IMPROVED] + counts[PGPERF_REGRESSED] + counts[PGPERF_CACHE_EFFECT] == 0)
-		appendStringInfoString(&buf, "\nNo statement changed significantly.\n");
-	append_new_or_gone(&buf, cmp, PGPERF_NEW);
-	append_new_or_gone(&buf, cmp, PGPERF_GONE);
-	return cstring_to_text(buf.data);
-}
-
-Datum
-pgperf_report(PG_FUNCTION_ARGS)
-{
-	PgperfWindow wb,
-				wa;
-
-	ids_to_windows(fcinfo, 0, &wb, &wa);
-	PG_RETURN_TEXT_P(build_report(compare_windows(&wb, &wa, 0)));
-}
-
-Datum
-pgperf_report_labels(PG_FUNCTION_ARGS)
-{
-	PgperfWindow wb,
-				wa;
-
-	labels_to_windows(fcinfo, &wb, &wa);
-	PG_RETURN_TEXT_P(build_report(compare_windows(&wb, &wa, 0)));
 }

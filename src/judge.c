@@ -545,7 +545,7 @@ PgperfJudgeOne(PgperfPair *cs, uint32 before_id, uint32 after_id)
 }
 
 void
-PgperfJudge(PgperfPair **pairs, int n, uint32 before_id, uint32 after_id)
+PgperfJudge(PgperfPair **pairs, int n, uint32 after_id)
 {
 	double	   *p = palloc(sizeof(double) * Max(n, 1));
 	double	   *q = palloc(sizeof(double) * Max(n, 1));
@@ -565,7 +565,7 @@ PgperfJudge(PgperfPair **pairs, int n, uint32 before_id, uint32 after_id)
 	for (int k = 0; k < ntested; k++)
 		tested[k]->p = q[k];
 	for (int i = 0; i < n; i++)
-		PgperfJudgeOne(pairs[i], before_id, after_id);
+		PgperfJudgeOne(pairs[i], pairs[i]->before_window, after_id);
 	pfree(p);
 	pfree(q);
 	pfree(work);

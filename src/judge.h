@@ -61,6 +61,8 @@ typedef struct PgperfPair
 	uint64		key;			/* hash key of the caller's table, must be first */
 	uint64		queryid;
 	PgperfSide	side[2];		/* before, after */
+	uint32		before_window;	/* compare(): where its before side was taken */
+	double		secs[2];		/* compare(): how long each side lasted */
 	Oid			text_userid;
 	bool		visible;		/* the caller may see its texts */
 	char	   *query;
@@ -84,7 +86,7 @@ extern void PgperfPairSeenBy(PgperfPair *p, Oid userid, bool may_see);
 /* Sorts plans and reads the texts it needs (of database 'dbid'). */
 extern void PgperfPairTexts(PgperfPair *p, Oid dbid);
 /* Tests and judges statements together (BH across all of them). */
-extern void PgperfJudge(PgperfPair **pairs, int n, uint32 before_id, uint32 after_id);
+extern void PgperfJudge(PgperfPair **pairs, int n, uint32 after_id);
 /* Tests two sides with enough calls; sets the raw p-value, or returns false. */
 extern bool PgperfPairTest(const PgperfSide *before, const PgperfSide *after, double *p);
 /* Judges one pair whose 'tested' and adjusted 'p' are set. */

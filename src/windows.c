@@ -271,6 +271,19 @@ PgperfWindowByLabel(const char *label)
 	return id;
 }
 
+int
+PgperfCopyWindows(PgperfWindow *out)
+{
+	int			n;
+
+	LWLockAcquire(pgperf_shared->lock, LW_SHARED);
+	n = pgperf_windows->count;
+	for (int i = 0; i < n; i++)
+		out[i] = *slot(i);
+	LWLockRelease(pgperf_shared->lock);
+	return n;
+}
+
 uint32
 PgperfWindowBefore(uint32 id)
 {

@@ -79,6 +79,8 @@ extern bool PgperfGetWindow(uint32 id, PgperfWindow *out);
 extern void PgperfCheckLabel(const char *label, const char *empty_hint);
 /* Returns the id of the latest window labelled 'label', or 0. */
 extern uint32 PgperfWindowByLabel(const char *label);
+/* Copies the windows kept, oldest first, into 'out' (capacity slots). */
+extern int	PgperfCopyWindows(PgperfWindow *out);
 /* Returns the id of the window just before 'id', or 0. */
 extern uint32 PgperfWindowBefore(uint32 id);
 /* Returns the window an execution noted as 'id' belongs to now. */

@@ -56,3 +56,52 @@ diff_lines(const char *const *a, int na, const char *const *b, int nb,
 #undef L
 	return n;
 }
+
+/* Reports whether 'c' can be part of a name, or of a parameter like $1. */
+static int
+name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		(c >= '0' && c <= '9') || c == '_' || c == '$' || (unsigned char) c >= 0x80;
+}
+
+void
+diff_mask_constants(const char *line, char *out, size_t outsize)
+{
+	size_t		o = 0;
+	const char *p = line;
+
+	if (outsize == 0)
+		return;
+	while (*p && o + 1 < outsize)
+	{
+		if (*p == '\'')
+		{
+			/* a quoted string, '' inside it included */
+			p++;
+			while (*p && !(p[0] == '\'' && p[1] != '\''))
+				p += (p[0] == '\'' ? 2 : 1);
+			if (*p)
+				p++;
+			out[o++] = '$';
+		}
+		else if (*p >= '0' && *p <= '9' && (p == line || !name_char(p[-1]) || p[-1] == '-'))
+		{
+			/* a number: digits, a decimal point, an exponent */
+			while ((*p >= '0' && *p <= '9') || *p == '.' ||
+				   ((*p == 'e' || *p == 'E') && (p[1] == '-' || p[1] == '+' ||
+												 (p[1] >= '0' && p[1] <= '9'))))
+				p += (*p == 'e' || *p == 'E') ? 2 : 1;
+			if (name_char(*p))
+			{
+				/* digits that start a name after all: keep them */
+				out[o++] = '0';
+				continue;
+			}
+			out[o++] = '$';
+		}
+		else
+			out[o++] = *p++;
+	}
+	out[o] = '\0';
+}

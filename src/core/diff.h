@@ -8,6 +8,8 @@
 #ifndef PGPERF_DIFF_H
 #define PGPERF_DIFF_H
 
+#include <stddef.h>
+
 typedef enum diff_op
 {
 	DIFF_SAME,					/* line in both texts */
@@ -29,5 +31,14 @@ typedef struct diff_edit
  */
 extern int	diff_lines(const char *const *a, int na, const char *const *b, int nb,
 					   int *work, diff_edit *out);
+
+/*
+ * Copies 'line' into 'out' (outsize bytes, NUL-terminated, cut if need be)
+ * with its constants replaced by '$': quoted strings, and numbers that are not
+ * part of a name ("pt1") or a parameter ("$1").  Two plan lines that differ
+ * only in the sample's constants ("user_id = 417", "user_id = 1433") are then
+ * equal.
+ */
+extern void diff_mask_constants(const char *line, char *out, size_t outsize);
 
 #endif							/* PGPERF_DIFF_H */

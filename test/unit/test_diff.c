@@ -306,6 +306,50 @@ test_random_texts(void **state)
 	}
 }
 
+/* Masks 'in' and compares with 'expected'. */
+static void
+assert_masked(const char *in, const char *expected)
+{
+	char		out[256];
+
+	diff_mask_constants(in, out, sizeof(out));
+	assert_string_equal(out, expected);
+}
+
+/* Constants of the sample go; names, parameters and structure stay. */
+static void
+test_mask_constants(void **state)
+{
+	char		small[8];
+
+	(void) state;
+	assert_masked("Index Cond: (user_id = 417)", "Index Cond: (user_id = $)");
+	assert_masked("Filter: ((status)::text = 'active'::text)",
+				  "Filter: ((status)::text = $::text)");
+	assert_masked("Filter: (name = 'it''s')", "Filter: (name = $)");
+	assert_masked("Seq Scan on pc_pt1", "Seq Scan on pc_pt1");
+	assert_masked("Index Cond: (id = $1)", "Index Cond: (id = $1)");
+	assert_masked("Filter: (v > -1.5e-3)", "Filter: (v > -$)");
+	assert_masked("Filter: (v = 2.50)", "Filter: (v = $)");
+	assert_masked("->  Index Scan using t_a_idx on t2", "->  Index Scan using t_a_idx on t2");
+	assert_masked("Hash Cond: (a.x1 = b.x2)", "Hash Cond: (a.x1 = b.x2)");
+	assert_masked("", "");
+	/* an unterminated string does not run past the end */
+	assert_masked("Filter: (a = 'abc", "Filter: (a = $");
+	/* cut to the room given, always terminated */
+	diff_mask_constants("Seq Scan on a_long_name", small, sizeof(small));
+	assert_string_equal(small, "Seq Sca");
+	/* masked lines diff equal when only constants differ */
+	{
+		char		a[64],
+					b[64];
+
+		diff_mask_constants("Index Cond: (viewer_id = 417)", a, sizeof(a));
+		diff_mask_constants("Index Cond: (viewer_id = 1433)", b, sizeof(b));
+		assert_string_equal(a, b);
+	}
+}
+
 int
 main(void)
 {
@@ -316,6 +360,7 @@ main(void)
 		cmocka_unit_test(test_block_replaced),
 		cmocka_unit_test(test_explain_texts),
 		cmocka_unit_test(test_random_texts),
+		cmocka_unit_test(test_mask_constants),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
