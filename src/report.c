@@ -82,8 +82,8 @@ append_workload_side(StringInfo buf, const PgperfComparison *cmp, int s)
 	appendStringInfo(buf, "  %s ", s == 0 ? "before:" : "after: ");
 	append_secs(buf, secs);
 	appendStringInfo(buf, ", " INT64_FORMAT " calls (%.1f/s", cmp->calls[s], rate);
-	if (s == 1)
-		append_pct(buf, cmp->secs[0] > 0 ? cmp->calls[0] / cmp->secs[0] : 0, rate);
+	if (s == 1 && cmp->secs[0] > 0 && cmp->calls[0] > 0)
+		appendStringInfo(buf, ", %+.0f%%", 100 * (rate / (cmp->calls[0] / cmp->secs[0]) - 1));
 	appendStringInfoString(buf, "), ");
 	PgperfAppendMs(buf, cmp->ms[s]);
 	appendStringInfo(buf, " of execution (%.2f s/s), ", load);
@@ -92,6 +92,16 @@ append_workload_side(StringInfo buf, const PgperfComparison *cmp, int s)
 	if (s == 1)
 		append_pct(buf, cmp->calls[0] > 0 ? cmp->ms[0] / cmp->calls[0] : 0, per_call);
 	appendStringInfoChar(buf, '\n');
+}
+
+/* Appends a side's mean time per call, or "none" when it did not run. */
+static void
+append_mean(StringInfo buf, const PgperfSide *s)
+{
+	if (s->exec.n > 0)
+		PgperfAppendMs(buf, s->exec.mean);
+	else
+		appendStringInfoString(buf, "none");
 }
 
 /* A statement's share of its side's time per call. */
@@ -140,9 +150,9 @@ append_workload(StringInfo buf, PgperfComparison *cmp)
 						 pgperf_verdict_names[cs->verdict],
 						 cs->secs[0] > 0 ? cb / cs->secs[0] : 0,
 						 cs->secs[1] > 0 ? ca / cs->secs[1] : 0);
-		PgperfAppendMs(buf, cs->side[0].exec.mean);
+		append_mean(buf, &cs->side[0]);
 		appendStringInfoString(buf, " -> ");
-		PgperfAppendMs(buf, cs->side[1].exec.mean);
+		append_mean(buf, &cs->side[1]);
 		appendStringInfoString(buf, ", share of the time per call ");
 		PgperfAppendMs(buf, share(cmp, cs, 0));
 		appendStringInfoString(buf, " -> ");
