@@ -45,7 +45,10 @@
 #  5. Callgrind on a single-user backend fed N and then 2N statements on stdin:
 #     instructions per statement = (Ir(2N) - Ir(N)) / N, for a point SELECT
 #     and for the join+aggregate query, each also through PREPARE/EXECUTE
-#     (a cached plan, as with -M prepared); each run checks that the extension
+#     (a cached plan, as with -M prepared), and for plans made anew at every
+#     execution, where pgperf walks the plan each time: a 6-table join and an
+#     Append of 64 partitions (scripts/bench/replan.sql), the latter also as
+#     custom plans of a prepared statement; each run checks that the extension
 #     really counted the statements.  Target: pgperf's overhead above none
 #     <= pg_stat_statements'.  An extra, informational configuration,
 #     "none + compute_query_id=on", shows what query jumbling alone costs.
@@ -118,6 +121,7 @@ if [ "$CALLGRIND" = 1 ]; then
 fi
 bench_outdir
 bench_cluster "$SCALE" "$SHARED_BUFFERS" 20
+"${PSQL[@]}" -d bench -q -f "$REPO/scripts/bench/replan.sql" >/dev/null
 
 # The join+aggregate query, checked: 5+ plan nodes, a join, an aggregate.
 JOIN_SQL="SELECT b.bid, count(*), sum(a.abalance) FROM pgbench_accounts a JOIN pgbench_branches b USING (bid) WHERE a.aid BETWEEN \$1 AND \$1 + 50 GROUP BY b.bid ORDER BY b.bid"
@@ -267,15 +271,22 @@ CG_RAW=$OUT/callgrind.csv
 CG_CONFIGS=(none none_qid pgss pgperf)
 # *_prep: the same statements through PREPARE / EXECUTE (a cached plan, as
 # with pgbench -M prepared); the extensions see them as top-level statements.
-QUERIES=(point point_prep join_agg join_agg_prep)
+# join6, part64, part64_prep: re-planned at every execution (the simple
+# protocol; custom plans), so the plan is walked for its planid every time.
+QUERIES=(point point_prep join_agg join_agg_prep join6 part64 part64_prep)
 q_label() {
 	case "$1" in
 		point) echo "point SELECT" ;;
 		point_prep) echo "point SELECT, PREPARE + EXECUTE" ;;
 		join_agg) echo "join+aggregate ($JOIN_NODES_CUSTOM-node plan)" ;;
 		join_agg_prep) echo "join+aggregate, PREPARE + EXECUTE" ;;
+		join6) echo "6-table join, re-planned" ;;
+		part64) echo "Append of 64 partitions, re-planned" ;;
+		part64_prep) echo "Append of 64 partitions, PREPARE + EXECUTE, custom plans" ;;
 	esac
 }
+JOIN6_SQL="SELECT count(*) FROM j1 JOIN j2 USING (id) JOIN j3 USING (id) JOIN j4 USING (id) JOIN j5 USING (id) JOIN j6 USING (id) WHERE j1.a = \$1"
+PART64_SQL="SELECT count(*) FROM p64 WHERE v = \$1"
 POINT_SQL="SELECT abalance FROM pgbench_accounts WHERE aid = \$1"
 NACCOUNTS=$((100000 * SCALE))
 # N statements, the same stream in every configuration; statements N+1..2N
@@ -285,19 +296,22 @@ gen_statements() {
 	case "$q" in
 		point_prep) echo "PREPARE q(int) AS $POINT_SQL;" ;;
 		join_agg_prep) echo "PREPARE q(int) AS $JOIN_SQL;" ;;
+		part64_prep) echo "SET plan_cache_mode = force_custom_plan; PREPARE q(int) AS $PART64_SQL;" ;;
 	esac
 	awk -v n="$n" -v base="$VG_N" -v q="$q" -v na="$NACCOUNTS" \
-		-v point="$POINT_SQL" -v join="$JOIN_SQL" 'BEGIN {
+		-v point="$POINT_SQL" -v join="$JOIN_SQL" -v join6="$JOIN6_SQL" -v part64="$PART64_SQL" 'BEGIN {
 		for (i = 0; i < n; i++) {
 			k = i % base
 			if (q ~ /^point/)
 				a = (k * 997) % na + 1
-			else
+			else if (q ~ /^join_agg/)
 				a = (k * 991) % (na - 50) + 1
+			else
+				a = k % 1000 + 1
 			if (q ~ /_prep$/)
 				printf "EXECUTE q(%d);\n", a
 			else {
-				s = (q == "point") ? point : join
+				s = (q == "point") ? point : (q == "join_agg") ? join : (q == "join6") ? join6 : part64
 				gsub(/\$1/, a, s)
 				print s ";"
 			}
@@ -308,6 +322,8 @@ q_prefix() {
 	case "$1" in
 		point*) echo "%SELECT abalance FROM pgbench_accounts%" ;;
 		join_agg*) echo "%SELECT b.bid, count(*)%" ;;
+		join6) echo "%FROM j1 JOIN j2%" ;;
+		part64*) echo "%FROM p64 WHERE%" ;;
 	esac
 }
 # Checks at the end of the input: what is loaded, and what it counted.
