@@ -54,7 +54,12 @@ CREATE FUNCTION pgperf.get_statements(
     OUT failed_canceled bigint,
     OUT last_failure_sqlstate text,
     OUT first_seen timestamptz,
-    OUT last_seen timestamptz
+    OUT last_seen timestamptz,
+    OUT local_blk_read_ms double precision,
+    OUT local_blk_write_ms double precision,
+    OUT wal_buffers_full bigint,
+    OUT parallel_workers_to_launch bigint,
+    OUT parallel_workers_launched bigint
 )
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pgperf_get_statements'

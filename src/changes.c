@@ -37,6 +37,7 @@
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/timestamp.h"
+#include "utils/tuplestore.h"
 
 #include "changes.h"
 #include "core/signif.h"

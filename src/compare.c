@@ -39,6 +39,7 @@
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/timestamp.h"
+#include "utils/tuplestore.h"
 
 #include "compare.h"
 #include "core/diff.h"

@@ -1,40 +1,337 @@
 /*
  * compat.h
- *		Every difference between PostgreSQL major versions that pgperf meets.
+ *		Every difference between the PostgreSQL majors pgperf supports.
  *
- * pgperf is built and tested against PostgreSQL 15 only.  The rest of the
- * code reaches every version-dependent API through the names defined here,
- * so porting to another major means editing this file (and testing it), not
- * hunting #if blocks through the sources.  The notes below list what is known
- * to change; none of those branches is written until it can be tested.
+ * pgperf is built and tested against PostgreSQL 15, 17, 18 and 19; 16 is
+ * expected to build (its API sits between 15 and 17, and every branch below
+ * that decides on 16 was read from PostgreSQL's own sources) but no Debian
+ * suite ships it, so it is not tested.  The rest of the code reaches every
+ * version-dependent API through the names defined here, grouped by topic and
+ * named for what they do; no other file tests PG_VERSION_NUM.
  *
- *	- 16: queryjumble.h moves to nodes/; BufferUsage keeps its names.
- *	- 17: blk_read_time/blk_write_time become shared_blk_read_time/...,
- *	      local_blk_*_time are added.
- *	- 18: ExecutorRun loses execute_once; ExecutorStart returns bool;
- *	      PlannedStmt gains planId; ExplainState moves to explain_state.h;
- *	      WalUsage gains wal_buffers_full.
+ *	- 16: queryjumble.h moves to nodes/; EState counts the rows of every run
+ *	      (es_total_processed); random(min, max) overloads make random()'s
+ *	      function OID F_RANDOM_.
+ *	- 17: JumbleQuery takes no query text; block read/write times split into
+ *	      shared_blk_* and local_blk_*.
+ *	- 18: ExecutorRun loses execute_once; queryId becomes int64; PlannedStmt
+ *	      gains planId; ExplainState moves to explain_state.h and
+ *	      explain_format.h; WalUsage gains wal_buffers_full; the executor
+ *	      counts parallel workers planned and launched; pg_class gains
+ *	      relallfrozen; pg_stat_statements squashes IN lists and keeps $n of
+ *	      extended-protocol parameters (LocationLen.squashed, .extern_param).
+ *	- 19: the query-level instrument is requested before ExecutorStart
+ *	      (query_instr_options) and found in query_instr, with its total an
+ *	      instr_time; planner_hook and pg_plan_query take an ExplainState;
+ *	      post_parse_analyze_hook's JumbleState is const; ShmemInitHash takes
+ *	      one size; REPACK replaces CLUSTER; PlannedStmt gains planOrigin.
  */
 #ifndef PGPERF_COMPAT_H
 #define PGPERF_COMPAT_H
 
-#if PG_VERSION_NUM < 150000 || PG_VERSION_NUM >= 160000
-#error "pgperf has been built and tested against PostgreSQL 15 only; see src/compat.h to port it"
+#if PG_VERSION_NUM < 150000
+#error "pgperf needs PostgreSQL 15 or later"
 #endif
 
+#include "executor/execdesc.h"
 #include "executor/instrument.h"
+#include "nodes/execnodes.h"
+#include "nodes/plannodes.h"
+#if PG_VERSION_NUM >= 160000
+#include "nodes/queryjumble.h"
+#else
 #include "utils/queryjumble.h"
+#endif
+#if PG_VERSION_NUM >= 180000
+#include "commands/explain_format.h"
+#include "commands/explain_state.h"
+#endif
+#include "commands/explain.h"
 
-/* Milliseconds spent reading and writing shared/local data blocks. */
-#define PGPERF_BLK_READ_MS(bu)		INSTR_TIME_GET_MILLISEC((bu)->blk_read_time)
-#define PGPERF_BLK_WRITE_MS(bu)		INSTR_TIME_GET_MILLISEC((bu)->blk_write_time)
-#define PGPERF_TEMP_READ_MS(bu)		INSTR_TIME_GET_MILLISEC((bu)->temp_blk_read_time)
-#define PGPERF_TEMP_WRITE_MS(bu)	INSTR_TIME_GET_MILLISEC((bu)->temp_blk_write_time)
+/* ---------- query jumbling and normalized texts ---------- */
+
+/* Jumbles 'query' (its text is 'text'); returns the JumbleState. */
+#if PG_VERSION_NUM >= 170000
+#define PGPERF_JUMBLE_QUERY(query, text)	JumbleQuery(query)
+#else
+#define PGPERF_JUMBLE_QUERY(query, text)	JumbleQuery(query, text)
+#endif
+
+/* The JumbleState post_parse_analyze_hook receives. */
+#if PG_VERSION_NUM >= 190000
+typedef const JumbleState PgperfHookJumbleState;
+#else
+typedef JumbleState PgperfHookJumbleState;
+#endif
+
+/*
+ * A constant's location: a squashed list (one $n for all its values, as
+ * pg_stat_statements shows it), or an extended-protocol parameter (kept as
+ * written unless lists were squashed); never, before 18.
+ */
+#if PG_VERSION_NUM >= 180000
+#define PGPERF_LOC_SQUASHED(loc)			((loc).squashed)
+#define PGPERF_LOC_EXTERN_PARAM(loc)		((loc).extern_param)
+#define PGPERF_JSTATE_HAS_SQUASHED(js)		((js)->has_squashed_lists)
+#else
+#define PGPERF_LOC_SQUASHED(loc)			false
+#define PGPERF_LOC_EXTERN_PARAM(loc)		false
+#define PGPERF_JSTATE_HAS_SQUASHED(js)		false
+#endif
+
+/*
+ * Keeps the core lexer from warning again about escapes in a string the
+ * parser already read (19 has no such warning any more).
+ */
+#if PG_VERSION_NUM >= 190000
+#define PGPERF_SCANNER_QUIET(yyextra)	((void) 0)
+#else
+#define PGPERF_SCANNER_QUIET(yyextra)	((yyextra).escape_string_warning = false)
+#endif
+
+/* A statement's queryid as pgperf keeps it (int64 from 18 on). */
+#define PGPERF_QUERYID(id)					((uint64) (id))
+
+/* ---------- executor hooks and the query-level instrument ---------- */
 
 /* Arguments of ExecutorRun_hook, which change in 18. */
+#if PG_VERSION_NUM >= 180000
+#define PGPERF_EXECUTORRUN_ARGS \
+	QueryDesc *queryDesc, ScanDirection direction, uint64 count
+#define PGPERF_EXECUTORRUN_CALL(fn) \
+	(fn) (queryDesc, direction, count)
+#define PGPERF_EXECUTOR_RUN(qd)		ExecutorRun(qd, ForwardScanDirection, 0)
+#else
 #define PGPERF_EXECUTORRUN_ARGS \
 	QueryDesc *queryDesc, ScanDirection direction, uint64 count, bool execute_once
 #define PGPERF_EXECUTORRUN_CALL(fn) \
 	(fn) (queryDesc, direction, count, execute_once)
+#define PGPERF_EXECUTOR_RUN(qd)		ExecutorRun(qd, ForwardScanDirection, 0, true)
+#endif
+
+/*
+ * The query-level instrument (times, buffers, WAL of the whole execution).
+ * Up to 18 it is QueryDesc->totaltime, which an extension allocates after
+ * ExecutorStart if nobody did; from 19 on, it is requested before
+ * ExecutorStart and the executor makes it, as query_instr.
+ */
+#if PG_VERSION_NUM >= 190000
+#define PGPERF_QUERY_INSTR(qd)				((qd)->query_instr)
+#define PGPERF_REQUEST_QUERY_INSTR(qd) \
+	((qd)->query_instr_options |= INSTRUMENT_ALL)
+#define PGPERF_ENSURE_QUERY_INSTR(qd, cxt)	((void) 0)
+/* Milliseconds of a finished instrument. */
+#define PGPERF_INSTR_MS(instr)				INSTR_TIME_GET_MILLISEC((instr)->total)
+#define PGPERF_INSTR_END(instr)				((void) 0)
+/* Milliseconds so far of an instrument an error interrupted. */
+static inline double
+pgperf_instr_ms_so_far(Instrumentation *instr)
+{
+	double		ms = INSTR_TIME_GET_MILLISEC(instr->total);
+
+	if (!INSTR_TIME_IS_ZERO(instr->starttime))
+	{
+		instr_time	now;
+
+		INSTR_TIME_SET_CURRENT(now);
+		INSTR_TIME_SUBTRACT(now, instr->starttime);
+		ms += INSTR_TIME_GET_MILLISEC(now);
+	}
+	return ms;
+}
+#else
+#define PGPERF_QUERY_INSTR(qd)				((qd)->totaltime)
+#define PGPERF_REQUEST_QUERY_INSTR(qd)		((void) 0)
+#define PGPERF_ENSURE_QUERY_INSTR(qd, cxt) \
+	do { \
+		if ((qd)->totaltime == NULL) \
+		{ \
+			MemoryContext old_ = MemoryContextSwitchTo(cxt); \
+			(qd)->totaltime = InstrAlloc(1, INSTRUMENT_ALL, false); \
+			MemoryContextSwitchTo(old_); \
+		} \
+	} while (0)
+#define PGPERF_INSTR_MS(instr)				((instr)->total * 1000.0)
+#define PGPERF_INSTR_END(instr)				InstrEndLoop(instr)
+static inline double
+pgperf_instr_ms_so_far(Instrumentation *instr)
+{
+	double		ms = instr->total * 1000.0 + INSTR_TIME_GET_MILLISEC(instr->counter);
+
+	if (!INSTR_TIME_IS_ZERO(instr->starttime))
+	{
+		instr_time	now;
+
+		INSTR_TIME_SET_CURRENT(now);
+		INSTR_TIME_SUBTRACT(now, instr->starttime);
+		ms += INSTR_TIME_GET_MILLISEC(now);
+	}
+	return ms;
+}
+#endif
+
+/*
+ * Rows an execution has produced so far, over every run (a cursor runs many
+ * times): the executor counts them from 16 on; before, the total-time
+ * instrument does.
+ */
+#if PG_VERSION_NUM >= 160000
+#define PGPERF_ROWS_SO_FAR(qd)		((double) (qd)->estate->es_total_processed)
+#else
+#define PGPERF_ROWS_SO_FAR(qd) \
+	((qd)->totaltime->ntuples + (qd)->totaltime->tuplecount)
+#endif
+
+/* Parallel workers the execution planned and launched (0 before 18). */
+#if PG_VERSION_NUM >= 180000
+#define PGPERF_WORKERS_PLANNED(qd)	((qd)->estate->es_parallel_workers_to_launch)
+#define PGPERF_WORKERS_LAUNCHED(qd)	((qd)->estate->es_parallel_workers_launched)
+#else
+#define PGPERF_WORKERS_PLANNED(qd)	0
+#define PGPERF_WORKERS_LAUNCHED(qd)	0
+#endif
+
+/* ---------- buffers and WAL ---------- */
+
+/*
+ * Milliseconds spent reading and writing data blocks: shared and local
+ * together up to 16, and apart from 17 on (local ones are then their own
+ * figures; PGPERF_HAS_LOCAL_BLK_TIMES says whether they are known).
+ */
+#if PG_VERSION_NUM >= 170000
+#define PGPERF_BLK_READ_MS(bu)		INSTR_TIME_GET_MILLISEC((bu)->shared_blk_read_time)
+#define PGPERF_BLK_WRITE_MS(bu)		INSTR_TIME_GET_MILLISEC((bu)->shared_blk_write_time)
+#define PGPERF_LOCAL_READ_MS(bu)	INSTR_TIME_GET_MILLISEC((bu)->local_blk_read_time)
+#define PGPERF_LOCAL_WRITE_MS(bu)	INSTR_TIME_GET_MILLISEC((bu)->local_blk_write_time)
+#define PGPERF_HAS_LOCAL_BLK_TIMES	true
+#else
+#define PGPERF_BLK_READ_MS(bu)		INSTR_TIME_GET_MILLISEC((bu)->blk_read_time)
+#define PGPERF_BLK_WRITE_MS(bu)		INSTR_TIME_GET_MILLISEC((bu)->blk_write_time)
+#define PGPERF_LOCAL_READ_MS(bu)	0.0
+#define PGPERF_LOCAL_WRITE_MS(bu)	0.0
+#define PGPERF_HAS_LOCAL_BLK_TIMES	false
+#endif
+#define PGPERF_TEMP_READ_MS(bu)		INSTR_TIME_GET_MILLISEC((bu)->temp_blk_read_time)
+#define PGPERF_TEMP_WRITE_MS(bu)	INSTR_TIME_GET_MILLISEC((bu)->temp_blk_write_time)
+
+/* Times the WAL buffers were full (0 before 18). */
+#if PG_VERSION_NUM >= 180000
+#define PGPERF_WAL_BUFFERS_FULL(wu)	((wu)->wal_buffers_full)
+#define PGPERF_HAS_WAL_BUFFERS_FULL	true
+#else
+#define PGPERF_WAL_BUFFERS_FULL(wu)	0
+#define PGPERF_HAS_WAL_BUFFERS_FULL	false
+#endif
+#define PGPERF_HAS_WORKER_COUNTS	(PG_VERSION_NUM >= 180000)
+
+/* ---------- the planner ---------- */
+
+/* Arguments of planner_hook, and of pg_plan_query, which change in 19. */
+#if PG_VERSION_NUM >= 190000
+#define PGPERF_PLANNER_ARGS \
+	Query *parse, const char *query_string, int cursorOptions, \
+	ParamListInfo boundParams, ExplainState *es
+#define PGPERF_PLANNER_CALL(fn) \
+	(fn) (parse, query_string, cursorOptions, boundParams, es)
+#define PGPERF_PLAN_QUERY(q, text, options, params) \
+	pg_plan_query(q, text, options, params, NULL)
+#else
+#define PGPERF_PLANNER_ARGS \
+	Query *parse, const char *query_string, int cursorOptions, \
+	ParamListInfo boundParams
+#define PGPERF_PLANNER_CALL(fn) \
+	(fn) (parse, query_string, cursorOptions, boundParams)
+#define PGPERF_PLAN_QUERY(q, text, options, params) \
+	pg_plan_query(q, text, options, params)
+#endif
+
+/*
+ * The plan identifier a module may set in a PlannedStmt (18 and later):
+ * pgperf sets its planid there, so that pg_stat_activity and other modules
+ * see it, and reads it back instead of walking a cached plan again.
+ */
+#if PG_VERSION_NUM >= 180000
+#define PGPERF_HAS_PLAN_ID			true
+#define PGPERF_GET_PLAN_ID(stmt)	((uint64) (stmt)->planId)
+#define PGPERF_SET_PLAN_ID(stmt, id)	((stmt)->planId = (int64) (id))
+#else
+#define PGPERF_HAS_PLAN_ID			false
+#define PGPERF_GET_PLAN_ID(stmt)	UINT64CONST(0)
+#define PGPERF_SET_PLAN_ID(stmt, id)	((void) (id))
+#endif
+
+/*
+ * Where a plan came from (19 and later): a cached plan's generic plan, a
+ * custom plan, or neither.
+ */
+#define PGPERF_ORIGIN_OTHER			0
+#define PGPERF_ORIGIN_GENERIC		1
+#define PGPERF_ORIGIN_CUSTOM		2
+#if PG_VERSION_NUM >= 190000
+#define PGPERF_PLAN_ORIGIN(stmt) \
+	((stmt)->planOrigin == PLAN_STMT_CACHE_GENERIC ? PGPERF_ORIGIN_GENERIC : \
+	 (stmt)->planOrigin == PLAN_STMT_CACHE_CUSTOM ? PGPERF_ORIGIN_CUSTOM : \
+	 PGPERF_ORIGIN_OTHER)
+#define PGPERF_HAS_PLAN_ORIGIN		true
+#else
+#define PGPERF_PLAN_ORIGIN(stmt)	PGPERF_ORIGIN_OTHER
+#define PGPERF_HAS_PLAN_ORIGIN		false
+#endif
+
+/* ---------- utility statements ---------- */
+
+/* CLUSTER's node tag (REPACK from 19 on), and the table it names, or NULL. */
+#if PG_VERSION_NUM >= 190000
+#define T_PgperfClusterStmt			T_RepackStmt
+#define PGPERF_CLUSTER_RANGEVAR(stmt) \
+	(((RepackStmt *) (stmt))->relation ? \
+	 ((RepackStmt *) (stmt))->relation->relation : NULL)
+#else
+#define T_PgperfClusterStmt			T_ClusterStmt
+#define PGPERF_CLUSTER_RANGEVAR(stmt)	(((ClusterStmt *) (stmt))->relation)
+#endif
+
+/* ---------- catalogs and shared memory ---------- */
+
+/* random()'s function OID: F_RANDOM_ once random(min, max) exists (16). */
+#if PG_VERSION_NUM >= 160000
+#define PGPERF_F_RANDOM				F_RANDOM_
+#else
+#define PGPERF_F_RANDOM				F_RANDOM
+#endif
+
+/*
+ * The size figures of a table's pg_class row that CREATE INDEX updates in
+ * place (relallfrozen from 18 on): copied from 'from' into 'to', and
+ * compared.
+ */
+#if PG_VERSION_NUM >= 180000
+#define PGPERF_RELSTATS_COPY(to, from) \
+	((to)->relpages = (from)->relpages, (to)->reltuples = (from)->reltuples, \
+	 (to)->relallvisible = (from)->relallvisible, \
+	 (to)->relallfrozen = (from)->relallfrozen, \
+	 (to)->relhasindex = (from)->relhasindex)
+#define PGPERF_RELSTATS_EQUAL(a, b) \
+	((a)->relpages == (b)->relpages && (a)->reltuples == (b)->reltuples && \
+	 (a)->relallvisible == (b)->relallvisible && \
+	 (a)->relallfrozen == (b)->relallfrozen && (a)->relhasindex == (b)->relhasindex)
+#else
+#define PGPERF_RELSTATS_COPY(to, from) \
+	((to)->relpages = (from)->relpages, (to)->reltuples = (from)->reltuples, \
+	 (to)->relallvisible = (from)->relallvisible, \
+	 (to)->relhasindex = (from)->relhasindex)
+#define PGPERF_RELSTATS_EQUAL(a, b) \
+	((a)->relpages == (b)->relpages && (a)->reltuples == (b)->reltuples && \
+	 (a)->relallvisible == (b)->relallvisible && (a)->relhasindex == (b)->relhasindex)
+#endif
+
+/* Creates or attaches to a shared hash table of at most 'n' entries. */
+#if PG_VERSION_NUM >= 190000
+#define PGPERF_SHMEM_INIT_HASH(name, n, info, flags) \
+	ShmemInitHash(name, n, info, flags)
+#else
+#define PGPERF_SHMEM_INIT_HASH(name, n, info, flags) \
+	ShmemInitHash(name, n, n, info, flags)
+#endif
 
 #endif							/* PGPERF_COMPAT_H */

@@ -403,7 +403,7 @@ statement_text(QueryDesc *qd, int *len)
 static void
 pgperf_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
-	volatile uint64 queryid = queryDesc->plannedstmt->queryId;
+	volatile uint64 queryid = PGPERF_QUERYID(queryDesc->plannedstmt->queryId);
 	PgperfStatKey key;
 	instr_time	start;
 	MemoryContext cxt;
@@ -446,6 +446,7 @@ pgperf_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	key.dbid = MyDatabaseId;
 	key.window_id = pg_atomic_read_u32(&pgperf_shared->current_window);
 	key.toplevel = (nesting_level == 0);
+	PGPERF_REQUEST_QUERY_INSTR(queryDesc);
 	INSTR_TIME_SET_CURRENT(start);
 	PG_TRY();
 	{
@@ -472,13 +473,7 @@ pgperf_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	ex = MemoryContextAlloc(cxt, sizeof(PgperfExec));
 	if (!exec_link(ex))
 		return;					/* no memory to follow it: not measured */
-	if (queryDesc->totaltime == NULL)
-	{
-		MemoryContext old = MemoryContextSwitchTo(cxt);
-
-		queryDesc->totaltime = InstrAlloc(1, INSTRUMENT_ALL, false);
-		MemoryContextSwitchTo(old);
-	}
+	PGPERF_ENSURE_QUERY_INSTR(queryDesc, cxt);
 	ex->qd = queryDesc;
 	ex->queryid = queryid;
 	ex->planid = key.planid;
@@ -518,7 +513,7 @@ static void
 note_failure(QueryDesc *qd)
 {
 	PgperfExec *ex = n_open > 0 ? exec_find(qd) : NULL;
-	Instrumentation *instr = qd->totaltime;
+	Instrumentation *instr = PGPERF_QUERY_INSTR(qd);
 	PgperfStatKey key;
 	double		ms;
 	const char *query;
@@ -528,15 +523,7 @@ note_failure(QueryDesc *qd)
 		return;
 	ex->failed = true;
 
-	ms = instr->total * 1000.0 + INSTR_TIME_GET_MILLISEC(instr->counter);
-	if (!INSTR_TIME_IS_ZERO(instr->starttime))
-	{
-		instr_time	now;
-
-		INSTR_TIME_SET_CURRENT(now);
-		INSTR_TIME_SUBTRACT(now, instr->starttime);
-		ms += INSTR_TIME_GET_MILLISEC(now);
-	}
+	ms = pgperf_instr_ms_so_far(instr);
 	exec_key(qd, ex, &key);
 	query = statement_text(qd, &query_len);
 	note_failure_deferred(&key, ms, ex->texts, query, query_len);
@@ -556,13 +543,6 @@ persisting_held_cursor(QueryDesc *qd)
 		qd->dest->mydest == DestTuplestore;
 }
 
-/* Rows the total-time instrument has counted so far, over every run. */
-static inline double
-rows_counted(const Instrumentation *instr)
-{
-	return instr->ntuples + instr->tuplecount;
-}
-
 static void
 pgperf_ExecutorRun(PGPERF_EXECUTORRUN_ARGS)
 {
@@ -570,8 +550,8 @@ pgperf_ExecutorRun(PGPERF_EXECUTORRUN_ARGS)
 	volatile double before = 0;
 
 	if (n_open > 0 && persisting_held_cursor(queryDesc) &&
-		(ex = exec_find(queryDesc)) != NULL && queryDesc->totaltime != NULL)
-		before = rows_counted(queryDesc->totaltime);
+		(ex = exec_find(queryDesc)) != NULL && PGPERF_QUERY_INSTR(queryDesc) != NULL)
+		before = PGPERF_ROWS_SO_FAR(queryDesc);
 
 	nesting_level++;
 	PG_TRY();
@@ -592,7 +572,7 @@ pgperf_ExecutorRun(PGPERF_EXECUTORRUN_ARGS)
 
 	/* the rows the client fetched already come again: count them once */
 	if (ex != NULL)
-		ex->rows_recounted += (int64) Min(before, rows_counted(queryDesc->totaltime) - before);
+		ex->rows_recounted += (int64) Min(before, PGPERF_ROWS_SO_FAR(queryDesc) - before);
 }
 
 static void
@@ -621,7 +601,7 @@ pgperf_ExecutorFinish(QueryDesc *queryDesc)
 static void
 record_execution(QueryDesc *qd, PgperfExec *ex)
 {
-	Instrumentation *instr = qd->totaltime;
+	Instrumentation *instr = PGPERF_QUERY_INSTR(qd);
 	PgperfStatKey key;
 	PgperfExecDelta d;
 	PgperfNeeds needs;
@@ -629,12 +609,14 @@ record_execution(QueryDesc *qd, PgperfExec *ex)
 	const char *query = NULL;
 	int			query_len = 0;
 
-	InstrEndLoop(instr);
+	PGPERF_INSTR_END(instr);
 	exec_key(qd, ex, &key);
 
-	d.exec_ms = instr->total * 1000.0;
+	d.exec_ms = PGPERF_INSTR_MS(instr);
 	/* the executor adds each run's rows to the total-time instrument */
-	d.rows = (int64) instr->ntuples - ex->rows_recounted;
+	d.rows = (int64) PGPERF_ROWS_SO_FAR(qd) - ex->rows_recounted;
+	d.workers_planned = PGPERF_WORKERS_PLANNED(qd);
+	d.workers_launched = PGPERF_WORKERS_LAUNCHED(qd);
 	d.bufusage = &instr->bufusage;
 	d.walusage = &instr->walusage;
 	d.when = GetCurrentStatementStartTimestamp();
@@ -667,7 +649,7 @@ pgperf_ExecutorEnd(QueryDesc *queryDesc)
 	if (ex != NULL)
 	{
 		exec_unlink(ex);
-		if (queryDesc->totaltime != NULL && !ex->failed)
+		if (PGPERF_QUERY_INSTR(queryDesc) != NULL && !ex->failed)
 			record_execution(queryDesc, ex);
 	}
 
@@ -684,7 +666,7 @@ pgperf_ExecutorEnd(QueryDesc *queryDesc)
  */
 static void
 store_normalized_text(uint64 queryid, const char *source, int location, int len,
-					  JumbleState *jstate)
+					  const JumbleState *jstate)
 {
 	PgperfQueryKey key;
 	const char *text;
@@ -723,15 +705,14 @@ store_normalized_text(uint64 queryid, const char *source, int location, int len,
 }
 
 static PlannedStmt *
-pgperf_planner(Query *parse, const char *query_string, int cursorOptions,
-			   ParamListInfo boundParams)
+pgperf_planner(PGPERF_PLANNER_ARGS)
 {
 	PlannedStmt *result;
 	instr_time	start;
 	instr_time	duration;
 	PgperfStatKey key;
 	volatile bool timed = pgperf_track_planning && pgperf_enabled(nesting_level) &&
-		parse->queryId != UINT64CONST(0) && query_string != NULL;
+		PGPERF_QUERYID(parse->queryId) != UINT64CONST(0) && query_string != NULL;
 
 	if (timed)
 		INSTR_TIME_SET_CURRENT(start);
@@ -744,9 +725,9 @@ pgperf_planner(Query *parse, const char *query_string, int cursorOptions,
 	PG_TRY();
 	{
 		if (prev_planner)
-			result = prev_planner(parse, query_string, cursorOptions, boundParams);
+			result = PGPERF_PLANNER_CALL(prev_planner);
 		else
-			result = standard_planner(parse, query_string, cursorOptions, boundParams);
+			result = PGPERF_PLANNER_CALL(standard_planner);
 	}
 	PG_FINALLY();
 	{
@@ -759,7 +740,7 @@ pgperf_planner(Query *parse, const char *query_string, int cursorOptions,
 	INSTR_TIME_SET_CURRENT(duration);
 	INSTR_TIME_SUBTRACT(duration, start);
 	memset(&key, 0, sizeof(key));
-	key.queryid = parse->queryId;
+	key.queryid = PGPERF_QUERYID(parse->queryId);
 	key.planid = PgperfPlanId(result);
 	key.userid = GetUserId();
 	key.dbid = MyDatabaseId;
@@ -767,7 +748,7 @@ pgperf_planner(Query *parse, const char *query_string, int cursorOptions,
 	key.toplevel = (nesting_level == 0);
 	PgperfStorePlanning(&key, INSTR_TIME_GET_MILLISEC(duration));
 	/* a statement planned and never run still shows its text */
-	store_normalized_text(parse->queryId, query_string, parse->stmt_location,
+	store_normalized_text(PGPERF_QUERYID(parse->queryId), query_string, parse->stmt_location,
 						  parse->stmt_len, NULL);
 	return result;
 }
@@ -789,16 +770,16 @@ cursor_query_id(PlannedStmt *pstmt, const char *queryString)
 
 	if (!IsQueryIdEnabled() || queryString == NULL ||
 		stmt->query == NULL || !IsA(stmt->query, Query) ||
-		((Query *) stmt->query)->queryId != UINT64CONST(0))
+		PGPERF_QUERYID(((Query *) stmt->query)->queryId) != UINT64CONST(0))
 		return 0;
 
 	query = copyObject((Query *) stmt->query);
-	jstate = JumbleQuery(query, queryString);
-	if (query->queryId != UINT64CONST(0) && jstate != NULL &&
+	jstate = PGPERF_JUMBLE_QUERY(query, queryString);
+	if (PGPERF_QUERYID(query->queryId) != UINT64CONST(0) && jstate != NULL &&
 		jstate->clocations_count > 0)
-		store_normalized_text(query->queryId, queryString,
+		store_normalized_text(PGPERF_QUERYID(query->queryId), queryString,
 							  pstmt->stmt_location, pstmt->stmt_len, jstate);
-	return query->queryId;
+	return PGPERF_QUERYID(query->queryId);
 }
 
 /* Runs a utility command one nesting level down. */
@@ -885,18 +866,19 @@ pgperf_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 }
 
 static void
-pgperf_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
+pgperf_post_parse_analyze(ParseState *pstate, Query *query,
+						  PgperfHookJumbleState *jstate)
 {
 	if (prev_post_parse_analyze)
 		prev_post_parse_analyze(pstate, query, jstate);
 
 	/* without constants, the executed text is already the normalized one */
-	if (!pgperf_enabled(nesting_level) || query->queryId == UINT64CONST(0) ||
+	if (!pgperf_enabled(nesting_level) || PGPERF_QUERYID(query->queryId) == UINT64CONST(0) ||
 		query->utilityStmt != NULL || jstate == NULL ||
 		jstate->clocations_count <= 0 || pstate->p_sourcetext == NULL)
 		return;
 
-	store_normalized_text(query->queryId, pstate->p_sourcetext,
+	store_normalized_text(PGPERF_QUERYID(query->queryId), pstate->p_sourcetext,
 						  query->stmt_location, query->stmt_len, jstate);
 }
 

@@ -11,6 +11,12 @@
  * are numbered after the statement's own highest $n, so a normalized text
  * never reuses a parameter number the statement already has.
  *
+ * From PostgreSQL 18 on, the text is the one pg_stat_statements shows: a list
+ * of constants the jumbler squashed (IN (1, 2, 3)) becomes one $n followed by
+ * the comment pg_stat_statements puts there (", ..."), and extended-protocol
+ * parameters keep their own $n unless some list was squashed (compat.h says
+ * which constants are which).
+ *
  * This runs once per new statement per backend, never per execution.
  */
 #include "postgres.h"
@@ -22,12 +28,20 @@
 #include "compat.h"
 #include "normalize.h"
 
-/* Orders constant locations by position. */
+/* A constant of the statement: where it is, how long, what it is. */
+typedef struct Constant
+{
+	int			location;		/* relative to the statement's text */
+	int			length;			/* -1: not found, left as it is */
+	bool		squashed;		/* a squashed list: its length is known */
+} Constant;
+
+/* Orders constants by position. */
 static int
 loc_cmp(const void *a, const void *b)
 {
-	int			la = ((const LocationLen *) a)->location;
-	int			lb = ((const LocationLen *) b)->location;
+	int			la = ((const Constant *) a)->location;
+	int			lb = ((const Constant *) b)->location;
 
 	return (la > lb) - (la < lb);
 }
@@ -37,7 +51,7 @@ loc_cmp(const void *a, const void *b)
  * 'text'); a constant the lexer does not find keeps length -1.
  */
 static void
-measure_constants(const char *text, LocationLen *locs, int nlocs)
+measure_constants(const char *text, Constant *locs, int nlocs)
 {
 	core_yyscan_t scanner;
 	core_yy_extra_type yyextra;
@@ -47,7 +61,7 @@ measure_constants(const char *text, LocationLen *locs, int nlocs)
 
 	scanner = scanner_init(text, &yyextra, &ScanKeywords, ScanKeywordTokens);
 	/* the parser already warned about these; do not warn twice */
-	yyextra.escape_string_warning = false;
+	PGPERF_SCANNER_QUIET(yyextra);
 
 	while (i < nlocs)
 	{
@@ -61,6 +75,11 @@ measure_constants(const char *text, LocationLen *locs, int nlocs)
 			i++;
 		if (i >= nlocs || locs[i].location != yylloc)
 			continue;
+		if (locs[i].squashed)
+		{
+			i++;				/* the jumbler measured the list */
+			continue;
+		}
 		start = yylloc;
 		if (tok == '-')
 		{
@@ -78,8 +97,9 @@ char *
 PgperfNormalizeQuery(const char *text, int text_len, int text_location,
 					 const JumbleState *jstate, int max_len, int *out_len)
 {
-	LocationLen *locs;
+	Constant   *locs;
 	int			nlocs = 0;
+	bool		squashing = PGPERF_JSTATE_HAS_SQUASHED(jstate);
 	char	   *copy;
 	char	   *out;
 	int			pos = 0;
@@ -87,18 +107,23 @@ PgperfNormalizeQuery(const char *text, int text_len, int text_location,
 	int			param = jstate->highest_extern_param_id;
 
 	/* constants relative to the statement text, sorted, without duplicates */
-	locs = palloc(sizeof(LocationLen) * Max(jstate->clocations_count, 1));
+	locs = palloc(sizeof(Constant) * Max(jstate->clocations_count, 1));
 	for (int i = 0; i < jstate->clocations_count; i++)
 	{
 		int			loc = jstate->clocations[i].location - text_location;
 
 		if (loc < 0 || loc >= text_len)
 			continue;
+		/* a parameter stays as written, unless lists are squashed */
+		if (PGPERF_LOC_EXTERN_PARAM(jstate->clocations[i]) && !squashing)
+			continue;
 		locs[nlocs].location = loc;
-		locs[nlocs].length = -1;
+		locs[nlocs].squashed = PGPERF_LOC_SQUASHED(jstate->clocations[i]);
+		locs[nlocs].length = locs[nlocs].squashed ?
+			jstate->clocations[i].length : -1;
 		nlocs++;
 	}
-	qsort(locs, nlocs, sizeof(LocationLen), loc_cmp);
+	qsort(locs, nlocs, sizeof(Constant), loc_cmp);
 	if (nlocs > 1)
 	{
 		int			k = 1;
@@ -112,8 +137,8 @@ PgperfNormalizeQuery(const char *text, int text_len, int text_location,
 	copy = pnstrdup(text, text_len);
 	measure_constants(copy, locs, nlocs);
 
-	/* each constant becomes at most "$" and 10 digits */
-	out = palloc(text_len + nlocs * 11 + 1);
+	/* each constant becomes at most "$", 10 digits and the list's comment */
+	out = palloc(text_len + nlocs * 24 + 1);
 	for (int i = 0; i < nlocs; i++)
 	{
 		int			loc = locs[i].location;
@@ -123,7 +148,7 @@ PgperfNormalizeQuery(const char *text, int text_len, int text_location,
 			continue;
 		memcpy(out + o, copy + pos, loc - pos);
 		o += loc - pos;
-		o += sprintf(out + o, "$%d", ++param);
+		o += sprintf(out + o, "$%d%s", ++param, locs[i].squashed ? " /*, ... */" : "");
 		pos = loc + len;
 	}
 	memcpy(out + o, copy + pos, text_len - pos);

@@ -56,7 +56,9 @@
 #define DUMP_FILE		PGSTAT_STAT_PERMANENT_DIRECTORY "/pgperf.stat"
 #define DUMP_TMP_FILE	DUMP_FILE ".tmp"
 #define DUMP_MAGIC		0x50475046	/* "PGPF" */
-#define DUMP_VERSION	4		/* 4: plan records keep the sample's search_path */
+#define DUMP_VERSION	5		/* 4: plan records keep the sample's search_path;
+								 * 5: local block times, WAL buffers full,
+								 * parallel workers */
 
 typedef struct DumpHeader
 {

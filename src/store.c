@@ -185,16 +185,16 @@ PgperfShmemInit(void)
 	info.keysize = sizeof(PgperfStatKey);
 	info.entrysize = sizeof(PgperfStatEntry);
 	info.hash = stat_key_hash;
-	pgperf_stat_hash = ShmemInitHash("pgperf statistics", pgperf_max, pgperf_max,
-									 &info, HASH_ELEM | HASH_FUNCTION);
+	pgperf_stat_hash = PGPERF_SHMEM_INIT_HASH("pgperf statistics", pgperf_max,
+											  &info, HASH_ELEM | HASH_FUNCTION);
 	info.keysize = sizeof(PgperfPlanKey);
 	info.entrysize = sizeof(PgperfPlanEntry);
-	pgperf_plan_hash = ShmemInitHash("pgperf plans", pgperf_max, pgperf_max,
-									 &info, HASH_ELEM | HASH_BLOBS);
+	pgperf_plan_hash = PGPERF_SHMEM_INIT_HASH("pgperf plans", pgperf_max,
+											  &info, HASH_ELEM | HASH_BLOBS);
 	info.keysize = sizeof(PgperfQueryKey);
 	info.entrysize = sizeof(PgperfQueryEntry);
-	pgperf_query_hash = ShmemInitHash("pgperf queries", pgperf_max, pgperf_max,
-									  &info, HASH_ELEM | HASH_BLOBS);
+	pgperf_query_hash = PGPERF_SHMEM_INIT_HASH("pgperf queries", pgperf_max,
+											   &info, HASH_ELEM | HASH_BLOBS);
 
 	LWLockRelease(AddinShmemInitLock);
 
@@ -328,9 +328,14 @@ entry_add(PgperfStatEntry *e, const PgperfExecDelta *d, int bin)
 	c->blk_write_ms += PGPERF_BLK_WRITE_MS(bu);
 	c->temp_blk_read_ms += PGPERF_TEMP_READ_MS(bu);
 	c->temp_blk_write_ms += PGPERF_TEMP_WRITE_MS(bu);
+	c->local_blk_read_ms += PGPERF_LOCAL_READ_MS(bu);
+	c->local_blk_write_ms += PGPERF_LOCAL_WRITE_MS(bu);
 	c->wal_records += wu->wal_records;
 	c->wal_fpi += wu->wal_fpi;
 	c->wal_bytes += wu->wal_bytes;
+	c->wal_buffers_full += PGPERF_WAL_BUFFERS_FULL(wu);
+	c->workers_planned += d->workers_planned;
+	c->workers_launched += d->workers_launched;
 	c->last_seen = d->when;
 	e->usage += 1.0;
 }

@@ -52,9 +52,14 @@ typedef struct PgperfCounters
 	double		blk_write_ms;
 	double		temp_blk_read_ms;
 	double		temp_blk_write_ms;
+	double		local_blk_read_ms;	/* 17 and later (compat.h) */
+	double		local_blk_write_ms;
 	int64		wal_records;
 	int64		wal_fpi;
 	uint64		wal_bytes;
+	int64		wal_buffers_full;	/* 18 and later */
+	int64		workers_planned;	/* parallel workers, 18 and later */
+	int64		workers_launched;
 	int64		failed_calls;	/* ended by an error or a cancel */
 	double		failed_ms;		/* time they ran until they failed */
 	int64		failed_canceled;	/* of them, canceled (statement_timeout...) */
@@ -162,6 +167,8 @@ typedef struct PgperfExecDelta
 	int64		rows;
 	const BufferUsage *bufusage;	/* the execution's instrument, not copied */
 	const WalUsage *walusage;
+	int			workers_planned;
+	int			workers_launched;
 	TimestampTz when;
 } PgperfExecDelta;
 

@@ -42,7 +42,11 @@
 
 #include <math.h>
 
+#include "access/genam.h"
 #include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/skey.h"
+#include "access/stratnum.h"
 #include "access/table.h"
 #include "access/xact.h"
 #include "access/xlog.h"
@@ -53,13 +57,16 @@
 #include "miscadmin.h"
 #include "parser/parser.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/resowner.h"
 #include "utils/syscache.h"
+#include "utils/timestamp.h"
 
+#include "compat.h"
 #include "hooks.h"
 #include "store.h"
 #include "trial.h"
@@ -101,7 +108,7 @@ parse_ddl(const char *ddl)
 
 /*
  * Puts back the table's size figures in pg_class.  CREATE INDEX updates the
- * table's relpages, reltuples, relallvisible and relhasindex in place, not
+ * table's relpages, reltuples, relallvisible (and relallfrozen) and relhasindex in place, not
  * transactionally (index_update_stats), so a rollback does not undo them;
  * without this a trial would leave the planner other statistics than before.
  */
@@ -109,23 +116,24 @@ static void
 restore_relstats(Trial *t)
 {
 	Relation	pg_class = table_open(RelationRelationId, RowExclusiveLock);
-	HeapTuple	tuple = SearchSysCacheCopy1(RELOID, ObjectIdGetDatum(t->relid));
+	ScanKeyData key;
+	HeapTuple	tuple;
+	void	   *state;
 	Form_pg_class form;
 
+	ScanKeyInit(&key, Anum_pg_class_oid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(t->relid));
+	systable_inplace_update_begin(pg_class, ClassOidIndexId, true, NULL, 1, &key,
+								  &tuple, &state);
 	if (!HeapTupleIsValid(tuple))
-		elog(ERROR, "cache lookup failed for relation %u", t->relid);
+		elog(ERROR, "could not find tuple for relation %u", t->relid);
 	form = (Form_pg_class) GETSTRUCT(tuple);
-	if (form->relpages != t->saved.relpages ||
-		form->reltuples != t->saved.reltuples ||
-		form->relallvisible != t->saved.relallvisible ||
-		form->relhasindex != t->saved.relhasindex)
+	if (PGPERF_RELSTATS_EQUAL(form, &t->saved))
+		systable_inplace_update_cancel(state);
+	else
 	{
-		form->relpages = t->saved.relpages;
-		form->reltuples = t->saved.reltuples;
-		form->relallvisible = t->saved.relallvisible;
-		form->relhasindex = t->saved.relhasindex;
-		heap_inplace_update(pg_class, tuple);
-		CacheInvalidateRelcacheByTuple(tuple);
+		PGPERF_RELSTATS_COPY(form, &t->saved);
+		systable_inplace_update_finish(state, tuple);
 	}
 	heap_freetuple(tuple);
 	table_close(pg_class, RowExclusiveLock);
@@ -167,7 +175,7 @@ run_trial(Trial *t, RawStmt *raw, const char *ddl)
 
 	t->relid = RangeVarGetRelidExtended(stmt->relation,
 										t->hypothetical ? AccessShareLock : ShareLock,
-										0, RangeVarCallbackOwnsTable, NULL);
+										0, RangeVarCallbackOwnsRelation, NULL);
 	rel = table_open(t->relid, NoLock);
 	if (rel->rd_rel->relkind != RELKIND_RELATION &&
 		rel->rd_rel->relkind != RELKIND_MATVIEW)

@@ -58,6 +58,7 @@
 #include "utils/syscache.h"
 
 #include "judge.h"
+#include "compat.h"
 #include "store.h"
 #include "trial_int.h"
 
@@ -351,7 +352,7 @@ harmless_volatile(Oid funcid)
 {
 	switch (funcid)
 	{
-		case F_RANDOM:
+		case PGPERF_F_RANDOM:
 		case F_CLOCK_TIMESTAMP:
 		case F_TIMEOFDAY:
 		case F_GEN_RANDOM_UUID:

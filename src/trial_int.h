@@ -18,6 +18,7 @@
 #include "catalog/pg_class.h"
 #include "nodes/execnodes.h"
 #include "nodes/params.h"
+#include "nodes/parsenodes.h"
 #include "nodes/pg_list.h"
 #include "nodes/plannodes.h"
 #include "portability/instr_time.h"

@@ -34,6 +34,7 @@
 
 #include "access/xlog.h"
 #include "utils/builtins.h"
+#include "utils/tuplestore.h"
 
 #include "core/signif.h"
 #include "core/verdict.h"

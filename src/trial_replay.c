@@ -53,6 +53,7 @@
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "executor/executor.h"
+#include "executor/instrument.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "parser/parser.h"
@@ -70,6 +71,7 @@
 #include "utils/timeout.h"
 
 #include "common/hashfn.h"
+#include "compat.h"
 #include "planid.h"
 #include "trial.h"
 #include "trial_int.h"
@@ -403,7 +405,7 @@ execute_plan(ReplayPass *rp, PlannedStmt *ps, ParamListInfo params)
 	qd = CreateQueryDesc(ps, rp->c->sample, GetActiveSnapshot(), InvalidSnapshot,
 						 None_Receiver, params, NULL, 0);
 	ExecutorStart(qd, 0);
-	ExecutorRun(qd, ForwardScanDirection, 0, true);
+	PGPERF_EXECUTOR_RUN(qd);
 	ExecutorFinish(qd);
 	ExecutorEnd(qd);
 	FreeQueryDesc(qd);
@@ -460,7 +462,7 @@ replay_pass(void *arg)
 	}
 	q = linitial_node(Query, queries);
 	rp->write = (q->commandType != CMD_SELECT) || q->hasModifyingCTE;
-	ps = pg_plan_query(copyObject(q), c->sample, CURSOR_OPT_PARALLEL_OK, params);
+	ps = PGPERF_PLAN_QUERY(copyObject(q), c->sample, CURSOR_OPT_PARALLEL_OK, params);
 	PopActiveSnapshot();
 
 	/* the table itself, by OID: not a name that an alias may share */
@@ -904,7 +906,7 @@ spi_int8(const char *sql, Oid argtype, Datum arg)
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	if (isnull)
 		elog(ERROR, "unexpected NULL from \"%s\"", sql);
-	return SPI_tuptable->tupdesc->attrs[0].atttypid == OIDOID ?
+	return TupleDescAttr(SPI_tuptable->tupdesc, 0)->atttypid == OIDOID ?
 		(int64) DatumGetObjectId(d) : DatumGetInt64(d);
 }
 

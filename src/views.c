@@ -9,6 +9,7 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
 #include "funcapi.h"
@@ -18,11 +19,13 @@
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/timestamp.h"
+#include "utils/tuplestore.h"
 
+#include "compat.h"
 #include "store.h"
 #include "windows.h"
 
-#define STATEMENTS_COLS		46
+#define STATEMENTS_COLS		51
 #define PLANS_COLS			13
 #define INFO_COLS			14
 #define WINDOWS_COLS		6
@@ -164,6 +167,17 @@ put_statement(PgperfEntryCopy *copy, void *arg)
 		nulls[i++] = true;
 	values[i++] = TimestampTzGetDatum(c->first_seen);
 	values[i++] = TimestampTzGetDatum(c->last_seen);
+	/* what only some majors measure: NULL where this one does not */
+	values[i] = Float8GetDatum(c->local_blk_read_ms);
+	nulls[i++] = !PGPERF_HAS_LOCAL_BLK_TIMES;
+	values[i] = Float8GetDatum(c->local_blk_write_ms);
+	nulls[i++] = !PGPERF_HAS_LOCAL_BLK_TIMES;
+	values[i] = Int64GetDatum(c->wal_buffers_full);
+	nulls[i++] = !PGPERF_HAS_WAL_BUFFERS_FULL;
+	values[i] = Int64GetDatum(c->workers_planned);
+	nulls[i++] = !PGPERF_HAS_WORKER_COUNTS;
+	values[i] = Int64GetDatum(c->workers_launched);
+	nulls[i++] = !PGPERF_HAS_WORKER_COUNTS;
 	Assert(i == STATEMENTS_COLS);
 
 	tuplestore_putvalues(scan->rsinfo->setResult, scan->rsinfo->setDesc, values, nulls);

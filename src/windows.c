@@ -48,6 +48,7 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "access/transam.h"
 #include "access/twophase.h"
 #include "access/xact.h"
@@ -64,12 +65,12 @@
 #include "storage/shmem.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
-#include "utils/queryjumble.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
+#include "compat.h"
 #include "store.h"
 #include "windows.h"
 
@@ -320,7 +321,7 @@ opens_window(Node *stmt)
 		case T_ReindexStmt:
 		case T_CreateStatsStmt:
 		case T_AlterStatsStmt:
-		case T_ClusterStmt:
+		case T_PgperfClusterStmt:
 			return true;
 		case T_AlterTableStmt:
 			/* the same node carries ALTER VIEW, SEQUENCE and TYPE */
@@ -452,8 +453,8 @@ only_ephemeral(Node *stmt)
 
 				return OidIsValid(relid) && ephemeral_relation(relid);
 			}
-		case T_ClusterStmt:
-			return ephemeral_rangevar(((ClusterStmt *) stmt)->relation);
+		case T_PgperfClusterStmt:
+			return ephemeral_rangevar(PGPERF_CLUSTER_RANGEVAR(stmt));
 		case T_AlterTableStmt:
 			return ephemeral_rangevar(((AlterTableStmt *) stmt)->relation);
 		case T_RenameStmt:
