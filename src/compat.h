@@ -293,12 +293,33 @@ pgperf_instr_ms_so_far(Instrumentation *instr)
 
 /* ---------- catalogs and shared memory ---------- */
 
-/* random()'s function OID: F_RANDOM_ once random(min, max) exists (16). */
-#if PG_VERSION_NUM >= 160000
-#define PGPERF_F_RANDOM				F_RANDOM_
+/*
+ * Volatile functions that change nothing outside the statement (random
+ * values, the clock): case labels, for a switch on a function's OID.
+ * random()'s OID is F_RANDOM_ once random(min, max) exists (16); 17 adds
+ * random_normal() and random(min, max); 18 uuidv4() and uuidv7().
+ */
+#define PGPERF_HARMLESS_VOLATILE_15 \
+	case F_CLOCK_TIMESTAMP: case F_TIMEOFDAY: case F_GEN_RANDOM_UUID
+#if PG_VERSION_NUM >= 180000
+#define PGPERF_HARMLESS_VOLATILE \
+	PGPERF_HARMLESS_VOLATILE_15: case F_RANDOM_: case F_RANDOM_NORMAL: \
+	case F_RANDOM_INT4_INT4: case F_RANDOM_INT8_INT8: case F_RANDOM_NUMERIC_NUMERIC: \
+	case F_UUIDV4: case F_UUIDV7_: case F_UUIDV7_INTERVAL
+#elif PG_VERSION_NUM >= 170000
+#define PGPERF_HARMLESS_VOLATILE \
+	PGPERF_HARMLESS_VOLATILE_15: case F_RANDOM_: case F_RANDOM_NORMAL: \
+	case F_RANDOM_INT4_INT4: case F_RANDOM_INT8_INT8: case F_RANDOM_NUMERIC_NUMERIC
+#elif PG_VERSION_NUM >= 160000
+#define PGPERF_HARMLESS_VOLATILE \
+	PGPERF_HARMLESS_VOLATILE_15: case F_RANDOM_: case F_RANDOM_NORMAL
 #else
-#define PGPERF_F_RANDOM				F_RANDOM
+#define PGPERF_HARMLESS_VOLATILE \
+	PGPERF_HARMLESS_VOLATILE_15: case F_RANDOM
 #endif
+
+/* The PostgreSQL major this module was built for, as a number (15, 18...). */
+#define PGPERF_MAJOR				(PG_VERSION_NUM / 10000)
 
 /*
  * The size figures of a table's pg_class row that CREATE INDEX updates in

@@ -734,6 +734,8 @@ pgperf_planner(PGPERF_PLANNER_ARGS)
 		nesting_level--;
 	}
 	PG_END_TRY();
+	if (pgperf_enabled(nesting_level))
+		PgperfSetPlanId(result);
 	if (!timed)
 		return result;
 

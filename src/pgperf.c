@@ -20,6 +20,7 @@
 #include "trial.h"
 #include "changes.h"
 #include "hooks.h"
+#include "planid.h"
 #include "store.h"
 #include "windows.h"
 #include "worker.h"
@@ -175,6 +176,12 @@ define_gucs(void)
 							"40% of it for the runs without the index, the rest with it.",
 							&pgperf_trial_time_budget, 60000, 100, INT_MAX,
 							PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomBoolVariable("pgperf.plan_id",
+							 "Whether pgperf sets the plan identifier of the plans it makes (PostgreSQL 18 and later).",
+							 "Other modules and the backend's status then see pgperf's planid; "
+							 "turn it off if another module sets plan identifiers.",
+							 &pgperf_plan_id, true,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("pgperf");
 }
 

@@ -36,6 +36,14 @@
  * recycled address is never taken for the old one.  Plans in other memory
  * (the simple protocol's, one-shot plans) are new each time and walked each
  * time.
+ *
+ * From PostgreSQL 18 on, a PlannedStmt has a planId that modules may set:
+ * pgperf's planner hook sets its planid there (pgperf.plan_id), where other
+ * modules and the backend's status can see it, and the plan cache copies it
+ * with the plan, so a cached plan is never walked again at all.  A planId
+ * that another module set is left alone, and once one is seen (set before
+ * pgperf's hook returns, or differing from pgperf's own walk the first time
+ * a backend meets one) no planId is trusted in that backend any more.
  */
 #include "postgres.h"
 
@@ -53,6 +61,7 @@
 #include "utils/memutils.h"
 #include "utils/syscache.h"
 
+#include "compat.h"
 #include "core/fp.h"
 #include "planid.h"
 
@@ -89,6 +98,16 @@ typedef struct PlanSlot
 } PlanSlot;
 
 static PlanSlot plan_slots[PLAN_SLOTS];
+
+/* GUC (pgperf.c): whether the planner hook sets PlannedStmt.planId */
+bool		pgperf_plan_id = true;
+
+/*
+ * Whether another module sets planIds too (then pgperf's own cannot be told
+ * from theirs, and none is trusted), and whether that was checked.
+ */
+static bool foreign_plan_ids = false;
+static bool plan_ids_checked = false;
 
 /* Clears a slot when the memory of the plan it holds goes. */
 typedef struct PlanSlotRelease
@@ -599,6 +618,17 @@ compute_planid(PlannedStmt *stmt)
 	return fp_finish(&w.fp);
 }
 
+void
+PgperfSetPlanId(PlannedStmt *stmt)
+{
+	if (!PGPERF_HAS_PLAN_ID || !pgperf_plan_id)
+		return;
+	if (PGPERF_GET_PLAN_ID(stmt) != UINT64CONST(0))
+		foreign_plan_ids = true;	/* a module planned inside us set it */
+	else
+		PGPERF_SET_PLAN_ID(stmt, compute_planid(stmt));
+}
+
 uint64
 PgperfPlanId(PlannedStmt *stmt)
 {
@@ -608,6 +638,18 @@ PgperfPlanId(PlannedStmt *stmt)
 	uint64		planid;
 	MemoryContext cxt;
 
+	/* set by pgperf's planner hook (18 and later), copied with the plan */
+	if (pgperf_plan_id && !foreign_plan_ids &&
+		PGPERF_GET_PLAN_ID(stmt) != UINT64CONST(0))
+	{
+		if (plan_ids_checked)
+			return PGPERF_GET_PLAN_ID(stmt);
+		/* once per backend: is it ours, or did another module set it? */
+		plan_ids_checked = true;
+		foreign_plan_ids = (compute_planid(stmt) != PGPERF_GET_PLAN_ID(stmt));
+		if (!foreign_plan_ids)
+			return PGPERF_GET_PLAN_ID(stmt);
+	}
 	if (slot->stmt == stmt && slot->generation == generation)
 		return slot->planid;
 

@@ -10,4 +10,9 @@
 /* Returns the planid of 'stmt': never 0, independent of costs and constants. */
 extern uint64 PgperfPlanId(PlannedStmt *stmt);
 
+/* Sets stmt's planId to its planid (PostgreSQL 18+, pgperf.plan_id on). */
+extern void PgperfSetPlanId(PlannedStmt *stmt);
+
+extern bool pgperf_plan_id;
+
 #endif							/* PGPERF_PLANID_H */

@@ -352,10 +352,7 @@ harmless_volatile(Oid funcid)
 {
 	switch (funcid)
 	{
-		case PGPERF_F_RANDOM:
-		case F_CLOCK_TIMESTAMP:
-		case F_TIMEOFDAY:
-		case F_GEN_RANDOM_UUID:
+		PGPERF_HARMLESS_VOLATILE:
 			return true;
 		default:
 			return false;

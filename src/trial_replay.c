@@ -976,7 +976,8 @@ TrialHypothetical(Trial *t, const char *ddl)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("hypothetical => true needs the hypopg extension"),
-				 errhint("Install hypopg (Debian: postgresql-15-hypopg) and run CREATE EXTENSION hypopg in this database.")));
+				 errhint("Install hypopg (Debian: postgresql-%d-hypopg) and run CREATE EXTENSION hypopg in this database.",
+						 PGPERF_MAJOR)));
 	t->hypopg_schema = MemoryContextStrdup(t->cxt, quote_identifier(get_namespace_name(nsp)));
 
 	/* the plans without the index, as hypopg will make those with it */
