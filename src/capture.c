@@ -177,6 +177,7 @@ PgperfCapturePlan(QueryDesc *qd, int max_plan_len, int max_sample_len,
 	memset(t, 0, sizeof(*t));
 	t->cmdtype = (int16) qd->operation;
 	t->est_cost = qd->plannedstmt->planTree ? qd->plannedstmt->planTree->total_cost : 0;
+	t->origin = (char) PGPERF_PLAN_ORIGIN(qd->plannedstmt);
 
 	if (IsInParallelMode())
 	{

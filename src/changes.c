@@ -165,6 +165,7 @@ typedef struct PlanSide
 	PgperfSide *side;			/* NULL until an entry adds to it */
 	bool		text_read;
 	char	   *plan_text;
+	char		origin;
 } PlanSide;
 
 /* The changes being judged, and the sides they are judged on. */
@@ -261,12 +262,14 @@ fill_side(ChangeScan *cs, const StmtKey *sk, uint64 planid, bool texts,
 		if (PgperfGetPlan(&key, true, &pc))
 		{
 			ps->plan_text = PgperfPlanText(&pc);
+			ps->origin = pc.rec.origin;
 			PgperfFreeRaw(&pc.blob);
 		}
 		ps->text_read = true;
 	}
 	*out = *ps->side;
 	out->plan_text = ps->plan_text;
+	out->plan_origin = ps->origin;
 }
 
 /* Puts a change's two sides and its statement's text into 'pair'. */
@@ -362,6 +365,7 @@ PgperfJudgeChanges(bool open_only, bool all_stats, PgperfChangeVisitor visit,
 				ps->side = NULL;
 				ps->text_read = false;
 				ps->plan_text = NULL;
+				ps->origin = 0;
 			}
 		}
 	}

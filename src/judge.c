@@ -28,6 +28,7 @@
 #include "utils/acl.h"
 #include "utils/elog.h"
 
+#include "compat.h"
 #include "core/plansum.h"
 #include "core/signif.h"
 #include "core/verdict.h"
@@ -111,9 +112,9 @@ plan_calls_cmp(const void *a, const void *b)
 	return (ca < cb) - (ca > cb);
 }
 
-/* Returns the plan text of a plan record, or NULL. */
+/* Returns the plan text of a plan record, or NULL; sets where it came from. */
 static char *
-plan_text(uint64 queryid, Oid dbid, const PgperfSidePlan *plan)
+plan_text(uint64 queryid, Oid dbid, const PgperfSidePlan *plan, char *origin)
 {
 	PgperfPlanKey pk;
 	PgperfPlanCopy pc;
@@ -124,9 +125,11 @@ plan_text(uint64 queryid, Oid dbid, const PgperfSidePlan *plan)
 	pk.planid = plan->planid;
 	pk.userid = plan->userid;
 	pk.dbid = dbid;
+	*origin = PGPERF_ORIGIN_OTHER;
 	if (PgperfGetPlan(&pk, true, &pc))
 	{
 		text = PgperfPlanText(&pc);
+		*origin = pc.rec.origin;
 		PgperfFreeRaw(&pc.blob);
 	}
 	return text;
@@ -153,7 +156,7 @@ PgperfPairTexts(PgperfPair *p, Oid dbid)
 
 		qsort(s->plans, s->nplans, sizeof(PgperfSidePlan), plan_calls_cmp);
 		if (s->nplans > 0 && s->plans[0].visible)
-			s->plan_text = plan_text(p->queryid, dbid, &s->plans[0]);
+			s->plan_text = plan_text(p->queryid, dbid, &s->plans[0], &s->plan_origin);
 	}
 }
 
@@ -298,6 +301,11 @@ append_plan_change(StringInfo buf, const PgperfPair *cs)
 	else
 		appendStringInfo(buf, "plan changed (planid " INT64_FORMAT " to " INT64_FORMAT ")",
 						 (int64) b->plans[0].planid, (int64) a->plans[0].planid);
+	/* a prepared statement that went generic (or back): a classic */
+	if (a->plan_origin == PGPERF_ORIGIN_GENERIC && b->plan_origin == PGPERF_ORIGIN_CUSTOM)
+		appendStringInfoString(buf, " (switched from custom plans to the generic plan)");
+	else if (a->plan_origin == PGPERF_ORIGIN_CUSTOM && b->plan_origin == PGPERF_ORIGIN_GENERIC)
+		appendStringInfoString(buf, " (switched from the generic plan to custom plans)");
 }
 
 /* Returns WAL records per row (per call for statements without rows). */

@@ -53,6 +53,7 @@ typedef struct PgperfSide
 	int			nplans;
 	PgperfSidePlan plans[PGPERF_SIDE_PLANS];
 	char	   *plan_text;		/* of the most used plan, if visible */
+	char		plan_origin;	/* of the most used plan: PGPERF_ORIGIN_* */
 } PgperfSide;
 
 /* A statement on two sides, and what was concluded. */

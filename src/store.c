@@ -427,6 +427,7 @@ plan_record_create(const PgperfPlanKey *pk, const PgperfPlanTexts *t,
 	pr->encoding = GetDatabaseEncoding();
 	pr->first_seen = when;
 	pr->est_cost = t->est_cost;
+	pr->origin = t->origin;
 	pr->cmdtype = t->cmdtype;
 	pr->blob = ref;
 	if (ref.len == len)

@@ -111,6 +111,8 @@ typedef struct PgperfPlanEntry
 	int16		cmdtype;		/* CmdType of the statement */
 	int16		nparams;		/* parameters in the sample */
 	bool		sample_truncated;	/* sample text or values cut short */
+	char		origin;			/* PGPERF_ORIGIN_* (compat.h): a cached plan's
+								 * generic or custom plan (19 and later) */
 	PgperfTextRef blob;
 	uint32		plan_len;
 	uint32		sample_len;
@@ -194,6 +196,7 @@ typedef struct PgperfPlanTexts
 	int16		nparams;
 	int16		cmdtype;
 	bool		sample_truncated;
+	char		origin;
 	double		est_cost;
 } PgperfPlanTexts;
 
