@@ -14,7 +14,7 @@ SET pgperf.track = top;
 
 CREATE TABLE sec_orders (id int PRIMARY KEY, cust int NOT NULL) WITH (autovacuum_enabled = off);
 INSERT INTO sec_orders SELECT g, g % 100 FROM generate_series(1, 2000) g;
-ANALYZE sec_orders;
+VACUUM ANALYZE sec_orders;
 CREATE SEQUENCE sec_witness;
 CREATE ROLE regress_sec_mallory;
 CREATE ROLE regress_sec_reader IN ROLE pg_read_all_stats;
@@ -162,7 +162,7 @@ SELECT count(*) AS rows_her_update_changed FROM sec_m.checked WHERE v <> id;
 -- statements replayed; a pg_read_all_stats member sees them, skipped.
 CREATE TABLE sec_reader_t (id int PRIMARY KEY, v int);
 INSERT INTO sec_reader_t SELECT g, g FROM generate_series(1, 1000) g;
-ANALYZE sec_reader_t;
+VACUUM ANALYZE sec_reader_t;
 ALTER TABLE sec_reader_t OWNER TO regress_sec_reader;
 GRANT SELECT ON sec_reader_t TO regress_sec_mallory;
 GRANT EXECUTE ON FUNCTION pgperf.try_index(text, integer, boolean, boolean, boolean)
