@@ -24,6 +24,10 @@ SHLIB_LINK = -lm
 REGRESS = capture planid planid_cache nesting counting samples normalize parallel privileges privileges_matrix errors \
 	hostile eviction pgss windows compare failures plan_changes plan_shape baseline try_index \
 	security
+# Tests of hypopg-based trials, where hypopg is installed (Debian ships it
+# for 15, 17 and 18, not yet for 19): 'make installcheck' says when they are
+# left out.
+HYPOPG_TESTS = try_index_hypo security_hypo
 REGRESS_OPTS = --temp-config=$(srcdir)/test/pgperf.conf --temp-instance=./tmp_check
 
 # Isolation tests (specs/): concurrent sessions, on their own throwaway instance.
@@ -35,6 +39,11 @@ TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl
 
 PG_CONFIG ?= pg_config
+ifneq ($(wildcard $(shell $(PG_CONFIG) --sharedir)/extension/hypopg.control),)
+REGRESS += $(HYPOPG_TESTS)
+else
+$(info hypopg is not installed for this server: tests $(HYPOPG_TESTS) are skipped)
+endif
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
