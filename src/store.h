@@ -159,7 +159,7 @@ typedef struct PgperfShared
 	/* pgperf's own statements (see PgperfNoteOwnStatements), a ring */
 	int32		own_count;
 	int32		own_next;
-	uint64		own[PGPERF_OWN_MAX];
+	PgperfQueryKey own[PGPERF_OWN_MAX];
 } PgperfShared;
 
 /* What one execution adds to its entry. */
@@ -242,10 +242,10 @@ extern void PgperfShmemInit(void);
 extern void PgperfRequireShmem(void);
 /* Remembers the statements now running as pgperf's own (store.c). */
 extern void PgperfNoteOwnStatements(void);
-/* Copies the queryids of pgperf's own statements; returns how many. */
-extern int	PgperfOwnStatements(uint64 *ids);
-/* Reports whether 'queryid' is in a copy made by PgperfOwnStatements. */
-extern bool PgperfIsOwn(const uint64 *ids, int n, uint64 queryid);
+/* Copies pgperf's own statements (PGPERF_OWN_MAX slots); returns how many. */
+extern int	PgperfOwnStatements(PgperfQueryKey *own);
+/* Reports whether an entry's statement is in a copy of pgperf's own. */
+extern bool PgperfIsOwn(const PgperfQueryKey *own, int n, const PgperfStatKey *key);
 /* Raises an error if argument 'n' ('name') of an SQL function is NULL (views.c). */
 extern void PgperfRequireArg(FunctionCallInfo fcinfo, int n, const char *name);
 
