@@ -88,6 +88,8 @@ typedef struct PgperfExec
 	QueryDesc  *qd;
 	uint64		queryid;		/* the plan's, or the one DECLARE gave its cursor */
 	uint64		planid;
+	Oid			userid;			/* the role it started as (an error may come
+								 * from inside a SECURITY DEFINER function) */
 	uint32		window_id;
 	bool		toplevel;
 	bool		failed;			/* counted as failed: not as a call */
@@ -375,7 +377,7 @@ capture_new_plan(QueryDesc *qd, PgperfExec *ex, uint64 generation)
 	memset(&pk, 0, sizeof(pk));
 	pk.queryid = ex->queryid;
 	pk.planid = ex->planid;
-	pk.userid = GetUserId();
+	pk.userid = ex->userid;
 	pk.dbid = MyDatabaseId;
 	if (PgperfRecordExists(pgperf_plan_hash, &pk))
 	{
@@ -477,6 +479,7 @@ pgperf_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	ex->qd = queryDesc;
 	ex->queryid = queryid;
 	ex->planid = key.planid;
+	ex->userid = key.userid;
 	ex->window_id = key.window_id;
 	ex->toplevel = key.toplevel;
 	ex->failed = false;
@@ -498,7 +501,7 @@ exec_key(const QueryDesc *qd, const PgperfExec *ex, PgperfStatKey *key)
 	memset(key, 0, sizeof(*key));
 	key->queryid = ex->queryid;
 	key->planid = ex->planid;
-	key->userid = GetUserId();
+	key->userid = ex->userid;
 	key->dbid = MyDatabaseId;
 	key->window_id = ex->window_id;
 	key->toplevel = ex->toplevel;
