@@ -252,8 +252,7 @@ note_failure_deferred(const PgperfStatKey *key, double ms,
 			pf->texts = copy_noerror(texts, sizeof(*texts));
 			if (pf->texts != NULL)
 			{
-				pf->texts->blob = copy_noerror(texts->blob, texts->plan_len +
-											   texts->sample_len + texts->params_len);
+				pf->texts->blob = copy_noerror(texts->blob, PgperfPlanTextsLen(texts));
 				if (pf->texts->blob == NULL)
 				{
 					pfree(pf->texts);

@@ -429,7 +429,7 @@ plan_record_create(const PgperfPlanKey *pk, const PgperfPlanTexts *t,
 {
 	PgperfPlanEntry *pr;
 	PgperfTextRef ref;
-	uint32		len = t->plan_len + t->sample_len + t->params_len + t->path_len;
+	uint32		len = PgperfPlanTextsLen(t);
 
 	PgperfTextStore(t->blob, len, &ref);
 	pr = hash_search(pgperf_plan_hash, pk, HASH_ENTER_NULL, NULL);

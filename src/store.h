@@ -200,6 +200,13 @@ typedef struct PgperfPlanTexts
 	double		est_cost;
 } PgperfPlanTexts;
 
+/* The bytes of a plan record's blob: every text PgperfPlanTexts holds. */
+static inline uint32
+PgperfPlanTextsLen(const PgperfPlanTexts *t)
+{
+	return t->plan_len + t->sample_len + t->params_len + t->path_len;
+}
+
 /* What the slow path must prepare before creating an entry. */
 typedef struct PgperfNeeds
 {
