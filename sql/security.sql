@@ -290,7 +290,42 @@ RESET pgperf.trial_time_budget;
 
 SELECT sec_state();
 
+-- 12. A statement that fails inside another role's SECURITY DEFINER function
+-- (the superuser's audit trigger, here) is mallory's: its text, sample and
+-- parameter are filed under her, not under the function's owner, so the
+-- owner does not read them and a trial never replays them as the owner.  The
+-- failure's sample keeps the search_path it ran with.
+CREATE TABLE sec_log (note text);
+GRANT INSERT ON sec_log TO regress_sec_mallory;
+CREATE FUNCTION sec_log_full() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$
+BEGIN RAISE EXCEPTION 'the log is full'; END $$;
+CREATE TRIGGER sec_log_full BEFORE INSERT ON sec_log FOR EACH ROW EXECUTE FUNCTION sec_log_full();
+SET ROLE regress_sec_mallory;
+SET search_path = public, sec_m;
+PREPARE sec_ins(text) AS INSERT INTO sec_log VALUES ($1);
+EXECUTE sec_ins('mallory-secret-42');
+RESET search_path;
+DEALLOCATE sec_ins;
+RESET ROLE;
+SELECT s.userid::regrole AS filed_under, s.failed_calls, p.sample_params, p.sample_search_path
+  FROM pgperf.statements s
+  JOIN pgperf.plans p USING (userid, dbid, queryid, planid)
+ WHERE s.query LIKE 'PREPARE sec_ins%';
+
+-- 13. A trigger that reads pgperf's statistics does not make the statement
+-- that fired it "pgperf's own": that INSERT stays in compare() and report().
+CREATE TABLE sec_counted (n int);
+CREATE FUNCTION sec_peek() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN PERFORM 1 FROM pgperf.info; RETURN NEW; END $$;
+CREATE TRIGGER sec_peek BEFORE INSERT ON sec_counted FOR EACH ROW EXECUTE FUNCTION sec_peek();
+SELECT pgperf.mark('sec peek') IS NOT NULL AS marked;
+INSERT INTO sec_counted VALUES (1);
+INSERT INTO sec_counted VALUES (2);
+SELECT count(*) AS insert_compared FROM pgperf.compare() WHERE query LIKE 'INSERT INTO sec_counted%';
+
 SET client_min_messages = warning;
+DROP TABLE sec_log, sec_counted;
+DROP FUNCTION sec_log_full(), sec_peek();
 DROP SCHEMA sec_m CASCADE;
 DROP TABLE sec_parent, sec_child, sec_grandchild, sec_orders;
 DROP FUNCTION sec_audit(), sec_state();

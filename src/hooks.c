@@ -61,6 +61,7 @@
 #include "tcop/utility.h"
 #include "utils/memutils.h"
 #include "utils/portal.h"
+#include "utils/resowner.h"
 #include "utils/timestamp.h"
 
 #include "capture.h"
@@ -90,6 +91,7 @@ typedef struct PgperfExec
 	uint64		planid;
 	Oid			userid;			/* the role it started as (an error may come
 								 * from inside a SECURITY DEFINER function) */
+	int			level;			/* nesting_level when it started */
 	uint32		window_id;
 	bool		toplevel;
 	bool		failed;			/* counted as failed: not as a call */
@@ -176,13 +178,45 @@ exec_find(QueryDesc *qd)
 	return NULL;
 }
 
+/* Reports whether the statement of 'qd' names pgperf's schema. */
+static bool
+names_pgperf(QueryDesc *qd)
+{
+	int			len;
+	const char *text = PgperfStatementText(qd, &len);
+
+	for (int i = 0; i + 7 <= len; i++)
+		if (strncmp(text + i, "pgperf.", 7) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Fills 'keys' with pgperf's own statements among the open executions: the
+ * one that called the pgperf function now running (it runs one level below
+ * that statement's start), and those around it whose text names pgperf's
+ * schema (SELECT * FROM pgperf.check_baseline(...) runs its own queries of
+ * the statistics).  Not a statement that merely fired code calling pgperf: a
+ * trigger reading pgperf.info must not hide the INSERT that fired it.  Each
+ * as the role and database it runs as.
+ */
 int
-PgperfOpenQueryIds(uint64 *ids, int max)
+PgperfOwnOpenStatements(PgperfQueryKey *keys, int max)
 {
 	int			n = 0;
 
 	for (int i = 0; i < n_open && n < max; i++)
-		ids[n++] = open_execs[i]->queryid;
+	{
+		PgperfExec *ex = open_execs[i];
+
+		if (ex->level != nesting_level - 1 && !names_pgperf(ex->qd))
+			continue;
+		memset(&keys[n], 0, sizeof(keys[n]));
+		keys[n].queryid = ex->queryid;
+		keys[n].userid = ex->userid;
+		keys[n].dbid = MyDatabaseId;
+		n++;
+	}
 	return n;
 }
 
@@ -479,6 +513,7 @@ pgperf_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	ex->queryid = queryid;
 	ex->planid = key.planid;
 	ex->userid = key.userid;
+	ex->level = nesting_level;
 	ex->window_id = key.window_id;
 	ex->toplevel = key.toplevel;
 	ex->failed = false;
@@ -662,6 +697,56 @@ pgperf_ExecutorEnd(QueryDesc *queryDesc)
 }
 
 /*
+ * Returns the normalized text of a statement, or, when normalizing fails, its
+ * text as it is (cut); NULL in parallel mode, where this cannot be done
+ * safely.  Normalizing lexes the text again, with the settings of now: a
+ * statement parsed before a SET standard_conforming_strings of the same
+ * message can fail to lex, and a user's statement must not fail because of
+ * pgperf.  So the lexing runs in a subtransaction of its own (once per new
+ * statement per backend: the known-records cache keeps it off the hot path).
+ */
+static char *
+normalize_safely(const char *text, int len, int location,
+				 const JumbleState *jstate, int *out_len)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	char	   *volatile norm = NULL;
+
+	if (IsInParallelMode())
+		return NULL;
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		norm = PgperfNormalizeQuery(text, len, location, jstate,
+									pgperf_max_text_length, out_len);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+			ReThrowError(edata);
+		FreeErrorData(edata);
+		*out_len = len > pgperf_max_text_length ?
+			pg_mbcliplen(text, len, pgperf_max_text_length) : len;
+		norm = pnstrdup(text, *out_len);
+	}
+	PG_END_TRY();
+	return norm;
+}
+
+/*
  * Makes sure the statement 'queryid' has a query record, normalizing its text
  * (the statement at 'location'/'len' of 'source') with the constants 'jstate'
  * found (NULL: none to replace).  Does nothing if the record exists.
@@ -698,8 +783,9 @@ store_normalized_text(uint64 queryid, const char *source, int location, int len,
 	}
 	else
 	{
-		norm = PgperfNormalizeQuery(text, len, location, jstate,
-									pgperf_max_text_length, &norm_len);
+		norm = normalize_safely(text, len, location, jstate, &norm_len);
+		if (norm == NULL)
+			return;				/* left to the statement's ExecutorEnd */
 		PgperfStoreQueryText(&key, norm, norm_len);
 		pfree(norm);
 	}

@@ -226,9 +226,9 @@ PgperfRequireShmem(void)
 }
 
 /*
- * Notes the statements this backend is running (the one that called a pgperf
- * function, and those it is nested in) as pgperf's own, for this role and
- * database only: report() and compare() leave them out of the workload, since
+ * Notes the statements this backend is running that are pgperf's own (see
+ * PgperfOwnOpenStatements: the one that called a pgperf function, and those
+ * around it that name pgperf), for their role and database only: report() and compare() leave them out of the workload, since
  * mark(), checks and reads of the statistics are not the application's.  (By
  * queryid alone, a role could hide another's statement: from 18 on the same
  * text has the same queryid in every database.)  A few per backend are
@@ -241,9 +241,8 @@ PgperfNoteOwnStatements(void)
 	static PgperfQueryKey noted[16];
 	static int	nnoted = 0;
 	static int64 noted_since = 0;
-	uint64		ids[8];
-	int			n = PgperfOpenQueryIds(ids, lengthof(ids));
 	PgperfQueryKey keys[8];
+	int			n = PgperfOwnOpenStatements(keys, lengthof(keys));
 	bool		missing = false;
 	TimestampTz since;
 
@@ -255,13 +254,6 @@ PgperfNoteOwnStatements(void)
 	{
 		nnoted = 0;
 		noted_since = since;
-	}
-	for (int i = 0; i < n; i++)
-	{
-		memset(&keys[i], 0, sizeof(keys[i]));
-		keys[i].queryid = ids[i];
-		keys[i].userid = GetUserId();
-		keys[i].dbid = MyDatabaseId;
 	}
 	for (int i = 0; i < n && !missing; i++)
 	{
