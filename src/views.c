@@ -22,7 +22,7 @@
 #include "store.h"
 #include "windows.h"
 
-#define STATEMENTS_COLS		47
+#define STATEMENTS_COLS		46
 #define PLANS_COLS			12
 #define INFO_COLS			14
 #define WINDOWS_COLS		6
