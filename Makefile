@@ -22,11 +22,16 @@ SHLIB_LINK = -lm
 # preloads pgperf (PGXS has no "make check"; installcheck starts its own server).
 REGRESS = capture planid nesting samples normalize parallel privileges privileges_matrix errors \
 	hostile eviction pgss windows compare failures plan_changes plan_shape baseline try_index
-REGRESS_OPTS = --temp-config=$(srcdir)/test/pgperf.conf --temp-instance=./tmp_check
+# UTF8 and the C locale whatever the environment says: with no locale set
+# (a minimal image, CI) initdb would pick SQL_ASCII, and the expected outputs
+# with non-ASCII texts would differ.
+REGRESS_OPTS = --temp-config=$(srcdir)/test/pgperf.conf --temp-instance=./tmp_check \
+	--encoding=UTF8 --no-locale
 
 # Isolation tests (specs/): concurrent sessions, on their own throwaway instance.
 ISOLATION = windows_concurrency reset_concurrency
-ISOLATION_OPTS = --temp-config=$(srcdir)/test/pgperf.conf --temp-instance=./tmp_check_iso
+ISOLATION_OPTS = --temp-config=$(srcdir)/test/pgperf.conf --temp-instance=./tmp_check_iso \
+	--encoding=UTF8 --no-locale
 
 # TAP tests (restarts, dump files, several clusters), run by installcheck too.
 TAP_TESTS = 1
