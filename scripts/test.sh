@@ -140,19 +140,22 @@ as_pg() { if [ $is_root = yes ]; then runuser -u postgres -- "$@"; else "$@"; fi
 keep() {
   local dst=$here/test-output/$2 d
   rm -rf "$dst"; mkdir -p "$dst"
-  for d in results output_iso tmp_check tmp_check_iso regression.diffs regression.out log; do
+  for d in results output_iso tmp_check tmp_check_iso regression.diffs regression.out log suite.log; do
     [ -e "$1/$d" ] && cp -r "$1/$d" "$dst/" 2>/dev/null
   done
   echo "(output kept in ${dst#"$here"/})"
 }
-# show DIR: the diffs and failed TAP logs of a suite run
+# show DIR: the diffs and failed TAP tests' logs of a suite run
 show() {
-  local f
+  local f t
   for f in "$1"/regression.diffs "$1"/output_iso/regression.diffs; do
-    [ -s "$f" ] && { echo "---- ${f#"$1"/} (first 200 lines)"; head -n 200 "$f"; }
+    [ -s "$f" ] && { echo "---- ${f#"$1"/} (first 200 lines, cut at 300 columns)"; head -n 200 "$f" | cut -c1-300; }
   done
-  for f in "$1"/tmp_check/log/regress_log_*; do
-    [ -f "$f" ] && grep -q "^not ok\|Bail out\|died\|Dubious" "$f" && { echo "---- ${f#"$1"/}"; tail -n 60 "$f"; }
+  # prove's lines for the tests that did not pass: "test/t/NNN_x.pl ..... " + no "ok"
+  [ -f "$1/suite.log" ] || return 0
+  for t in $(sed -n -E 's#^test/t/([^ ]+)\.pl \.+ ?(.*)$#\1 \2#p' "$1/suite.log" | awk '$2 != "ok" && $2 != "skipped:" {print $1}'); do
+    f=$1/tmp_check/log/regress_log_$t
+    [ -f "$f" ] && { echo "---- tmp_check/log/regress_log_$t (last 40 lines)"; tail -n 40 "$f"; }
   done
   return 0
 }
@@ -167,9 +170,8 @@ suite() {
     tap) sel=(REGRESS= ISOLATION=) ;;
   esac
   rm -rf "$dir/results" "$dir/output_iso" "$dir/tmp_check" "$dir/tmp_check_iso" "$dir/regression.diffs"
-  if "$@" make -C "$dir" -s installcheck PG_CONFIG="$pgc" "${sel[@]}"; then
-    return 0
-  fi
+  "$@" make -C "$dir" -s installcheck PG_CONFIG="$pgc" "${sel[@]}" 2>&1 | tee "$dir/suite.log"
+  [ "${PIPESTATUS[0]}" -eq 0 ] && return 0
   show "$dir"
   return 1
 }
@@ -325,17 +327,25 @@ matrix_stage() {
   step "pg$m: install" $ch run make -C "$dir" -s install PG_CONFIG="$pgc" || { skip "pg$m: regress, isolation, tap" "install failed"; return; }
   local which
   for which in regress isolation tap; do
-    local sel=()
-    case $which in
-      regress) sel=(ISOLATION= TAP_TESTS=) ;;
-      isolation) sel=(REGRESS= TAP_TESTS=) ;;
-      tap) sel=(REGRESS= ISOLATION=) ;;
-    esac
-    if ! step "pg$m: $which" $ch run "${pg[@]}" make -C "$dir" -s installcheck PG_CONFIG="$pgc" "${sel[@]}"; then
-      show "$root$dir"
-      keep "$root$dir" "pg$m-$which"
-    fi
+    step "pg$m: $which" matrix_suite "$m" "$which"
   done
+}
+matrix_suite() {   # MAJOR WHICH
+  local m=$1 which=$2 dir=/build/pgperf sel=()
+  local root=$PGPERF_CACHE/chroot-$m
+  case $which in
+    regress) sel=(ISOLATION= TAP_TESTS=) ;;
+    isolation) sel=(REGRESS= TAP_TESTS=) ;;
+    tap) sel=(REGRESS= ISOLATION=) ;;
+  esac
+  rm -rf "$root$dir/results" "$root$dir/output_iso" "$root$dir/tmp_check" "$root$dir/tmp_check_iso" "$root$dir/regression.diffs"
+  bash "$here/scripts/ci/chroot.sh" "$m" run runuser -u postgres -- env LC_ALL=C.UTF-8 \
+    make -C "$dir" -s installcheck PG_CONFIG="/usr/lib/postgresql/$m/bin/pg_config" "${sel[@]}" 2>&1 \
+    | tee "$root$dir/suite.log"
+  [ "${PIPESTATUS[0]}" -eq 0 ] && return 0
+  show "$root$dir"
+  keep "$root$dir" "pg$m-$which"
+  return 1
 }
 
 # --- run -----------------------------------------------------------------------------

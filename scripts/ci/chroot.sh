@@ -38,7 +38,7 @@ mirror=${mirror:-http://deb.debian.org/debian}
 BASE_PACKAGES=(build-essential libcmocka-dev libipc-run-perl
   "postgresql-$major" "postgresql-server-dev-$major" "postgresql-client-$major")
 OPTIONAL_PACKAGES=("postgresql-$major-hypopg" "postgresql-$major-pg-hint-plan")
-RECIPE_VERSION=1   # bump when the steps below change
+RECIPE_VERSION=2   # bump when the steps below change
 recipe=$(printf '%s\n' "$RECIPE_VERSION" "$suite" "$experimental" "$mirror" "${BASE_PACKAGES[@]}" \
          "${OPTIONAL_PACKAGES[@]}" | sha256sum | cut -c1-16)
 
@@ -111,8 +111,10 @@ APT
     [ $experimental = yes ] && echo "deb $mirror experimental main"
   } > "$root/etc/apt/sources.list"
   if [ $experimental = yes ]; then
+    # experimental for this major's packages and the libpq they need, sid
+    # for everything else (perl, the compiler, ...)
     cat > "$root/etc/apt/preferences.d/pgperf-experimental" <<PIN
-Package: postgresql-$major*
+Package: /^(postgresql(-client|-server-dev|-contrib|-plperl|-plpython3|-pltcl)?-$major(-.*)?|libpq5|libpq-dev|libecpg.*|libpgtypes3)\$/
 Pin: release a=experimental
 Pin-Priority: 990
 PIN
@@ -128,17 +130,9 @@ PIN
       ci_log "chroot-$major: $p is not in $suite$([ $experimental = yes ] && echo ' + experimental'): skipped"
     fi
   done
-  # experimental's postgresql-19 may need libpq5 and postgresql-common from
-  # experimental too: apt resolves that through the pin on postgresql-19*
-  # plus -t experimental for the dependencies it cannot meet otherwise.
   if ! in_chroot apt-get install -y -qq "${BASE_PACKAGES[@]}" "${opt[@]}" >>"$PGPERF_CACHE/chroot-$major.log" 2>&1; then
-    if [ $experimental = yes ] && in_chroot apt-get install -y -qq -t experimental \
-         "${BASE_PACKAGES[@]}" "${opt[@]}" >>"$PGPERF_CACHE/chroot-$major.log" 2>&1; then
-      :
-    else
-      tail -n 30 "$PGPERF_CACHE/chroot-$major.log" >&2
-      ci_die "apt-get install in chroot-$major failed"
-    fi
+    tail -n 30 "$PGPERF_CACHE/chroot-$major.log" >&2
+    ci_die "apt-get install in chroot-$major failed"
   fi
   in_chroot apt-get clean
   ci_log "chroot-$major: packages took $(( $(date +%s) - t0 )) s"

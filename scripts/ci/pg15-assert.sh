@@ -11,11 +11,12 @@
 #                                     test suites (src/test/regress,
 #                                     contrib/pg_stat_statements) run from here
 #
-# Configured with --enable-cassert --enable-debug --enable-tap-tests, -Og, and
+# Configured with --enable-cassert --enable-debug --enable-tap-tests, -O2, and
 # USE_VALGRIND (PostgreSQL's memory contexts tell valgrind which chunks are
 # freed; it costs nothing outside valgrind).  Installed besides the server:
-# contrib/pg_stat_statements, pg_regress, pg_isolation_regress and the TAP
-# perl modules, which is what PGXS's installcheck uses.
+# contrib (pg_stat_statements, pg_prewarm, ...), hypopg (Debian's source
+# package), pg_regress, pg_isolation_regress and the TAP perl modules, which
+# is what PGXS's installcheck uses.
 #
 # Debian's 50-per-version-dirs.patch hard-codes the module directory
 # (pkglibdir) to /usr/lib/postgresql/15/lib for any prefix without "pgsql" or
@@ -37,12 +38,14 @@ stamp=$prefix/.complete
 CONFIGURE_OPTS=(--enable-cassert --enable-debug --enable-tap-tests
   --with-icu --with-libxml --with-openssl --with-lz4 --with-zstd
   --without-llvm --without-systemd --without-gssapi --without-ldap --without-pam)
-CFLAGS_BUILD="-Og -g -fno-omit-frame-pointer"
+# -O2 as Debian builds it: with -Og, gcc's -Wclobbered (in -Wextra, an error for
+# pgperf) flags PG_TRY's own _do_rethrow in src/hooks.c, a false positive.
+CFLAGS_BUILD="-O2 -g -fno-omit-frame-pointer"
 CPPFLAGS_BUILD="-DUSE_VALGRIND"
 BUILD_DEPS=(dpkg-dev build-essential bison flex perl pkg-config
   libreadline-dev zlib1g-dev libssl-dev libicu-dev libxml2-dev liblz4-dev libzstd-dev
   libipc-run-perl valgrind)
-RECIPE_VERSION=1   # bump when the steps below change
+RECIPE_VERSION=2   # bump when the steps below change
 recipe=$(printf "%s\n" "$RECIPE_VERSION" "${CONFIGURE_OPTS[@]}" "$CFLAGS_BUILD" "$CPPFLAGS_BUILD" | sha256sum | cut -c1-16)
 
 force=no
@@ -76,26 +79,32 @@ if ! has_src; then
   has_src || ci_die "apt-get update found no source package postgresql-15"
 fi
 
-# --- the source: the newest version the mirror actually serves --------------
+# --- the sources: the newest version the mirror actually serves -------------
+# fetch_source PKG DEST: unpack source package PKG into DEST, print its version
+fetch_source() {
+  local pkg=$1 dest=$2 dl=$srcroot/dl v versions
+  rm -rf "$dl"; mkdir -p "$dl"
+  versions=$(apt-cache showsrc "$pkg" | awk '/^Version:/ {print $2}' | sort -u | sort -r -V)
+  for v in $versions; do
+    # (downloads as root: the _apt user cannot write into the cache)
+    if (cd "$dl" && apt-get source -qq --download-only "$pkg=$v" >"$dl.log" 2>&1) \
+       && [ -f "$dl/${pkg}_${v#*:}.dsc" ]; then
+      dpkg-source -x "$dl/${pkg}_${v#*:}.dsc" "$dest" 2>&1 | grep -v '^gpgv\|^dpkg-source: \(info\|warning: cannot verify\|warning: extracting unsigned\)' >&2 || true
+      [ -d "$dest" ] || ci_die "dpkg-source -x $pkg $v failed"
+      rm -rf "$dl" "$dl.log"
+      echo "$v"
+      return 0
+    fi
+    ci_log "source $pkg $v is listed but not served ($(grep -c '^E:' "$dl.log") download errors)"
+    rm -f "$dl"/*
+  done
+  ci_log "no version of the source package $pkg could be downloaded"
+  return 1
+}
 rm -rf "$prefix" "$srcroot"
-mkdir -p "$srcroot/dl"
-versions=$(apt-cache showsrc postgresql-15 | awk '/^Version:/ {print $2}' | sort -u \
-           | sort -r -V)
-got=
-for v in $versions; do
-  # (downloads as root: the _apt user cannot write into the cache)
-  if (cd "$srcroot/dl" && apt-get source -qq --download-only "postgresql-15=$v" 2>&1 \
-        | grep -v 'unsandboxed as root' >&2); [ -f "$srcroot/dl/postgresql-15_$v.dsc" ]; then
-    got=$v
-    break
-  fi
-  ci_log "source postgresql-15 $v is listed but not served; trying an older one"
-  rm -f "$srcroot/dl/"*
-done
-[ -n "$got" ] || ci_die "no version of the postgresql-15 source package could be downloaded"
+mkdir -p "$srcroot"
+got=$(fetch_source postgresql-15 "$srcroot/tree") || ci_die "no postgresql-15 source"
 ci_log "pg15-assert: source postgresql-15 $got"
-dpkg-source -x "$srcroot/dl/postgresql-15_$got.dsc" "$srcroot/tree" >/dev/null
-rm -rf "$srcroot/dl"
 src=$srcroot/tree
 
 # --- redirect the module directory: revert Debian's hard-coded pkglibdir -----
@@ -116,7 +125,8 @@ ci_log "pg15-assert: configure"
   || { tail -n 30 "$srcroot/configure.log"; ci_die "configure failed"; }
 ci_log "pg15-assert: make -j$jobs"
 make -s -j"$jobs" >"$srcroot/make.log" 2>&1 || { tail -n 40 "$srcroot/make.log"; ci_die "make failed"; }
-make -s -j"$jobs" -C contrib/pg_stat_statements >>"$srcroot/make.log" 2>&1 || ci_die "make contrib/pg_stat_statements failed"
+# contrib: pg_stat_statements, and pg_prewarm and the others the TAP tests use
+make -s -j"$jobs" -C contrib >>"$srcroot/make.log" 2>&1 || { tail -n 40 "$srcroot/make.log"; ci_die "make contrib failed"; }
 # pg_regress's tests need regress.so, refint.so, autoinc.so (built by make
 # above) and the isolation tester
 make -s -j"$jobs" -C src/test/isolation >>"$srcroot/make.log" 2>&1 || ci_die "make src/test/isolation failed"
@@ -130,14 +140,32 @@ esac
 
 ci_log "pg15-assert: make install"
 make -s install >>"$srcroot/make.log" 2>&1 || ci_die "make install failed"
-make -s -C contrib/pg_stat_statements install >>"$srcroot/make.log" 2>&1
+make -s -C contrib install >>"$srcroot/make.log" 2>&1 || ci_die "make -C contrib install failed"
 make -s -C src/test/isolation install >>"$srcroot/make.log" 2>&1
 make -s -C src/test/perl install >>"$srcroot/make.log" 2>&1
+
+# hypopg (try_index(hypothetical => true)): built from Debian's source package
+# when the mirror serves it, else the module of Debian's binary package for 15
+# (same major, so the same ABI) unpacked into the prefix.
+if hv=$(fetch_source hypopg "$srcroot/hypopg"); then
+  ci_log "pg15-assert: hypopg $hv from source"
+  make -s -C "$srcroot/hypopg" PG_CONFIG="$prefix/bin/pg_config" install >>"$srcroot/make.log" 2>&1 \
+    || { tail -n 20 "$srcroot/make.log"; ci_die "hypopg failed to build"; }
+else
+  mkdir -p "$srcroot/dl" && (cd "$srcroot/dl" && apt-get download -qq postgresql-15-hypopg 2>&1 | grep -v 'unsandboxed as root' >&2 || true)
+  deb=$(ls "$srcroot"/dl/postgresql-15-hypopg_*.deb 2>/dev/null | head -n 1)
+  [ -n "$deb" ] || ci_die "neither hypopg's source nor postgresql-15-hypopg could be downloaded"
+  dpkg-deb -x "$deb" "$srcroot/hypopg-deb"
+  install -m 755 "$srcroot"/hypopg-deb/usr/lib/postgresql/15/lib/hypopg.so "$pkglibdir/"
+  install -m 644 "$srcroot"/hypopg-deb/usr/share/postgresql/15/extension/hypopg* "$("$prefix/bin/pg_config" --sharedir)/extension/"
+  ci_log "pg15-assert: hypopg from $(basename "$deb")"
+  rm -rf "$srcroot/dl" "$srcroot/hypopg-deb"
+fi
 
 # Check the installation: its own module directory, the PGXS test programs.
 [ "$("$prefix/bin/pg_config" --pkglibdir)" = "$pkglibdir" ] || ci_die "installed pg_config disagrees on pkglibdir"
 pgxs=$(dirname "$("$prefix/bin/pg_config" --pgxs)")/../..
-for f in "$pkglibdir/pg_stat_statements.so" "$pgxs/src/test/regress/pg_regress" \
+for f in "$pkglibdir/pg_stat_statements.so" "$pkglibdir/pg_prewarm.so" "$pkglibdir/hypopg.so" "$pgxs/src/test/regress/pg_regress" \
          "$pgxs/src/test/isolation/pg_isolation_regress" "$pgxs/src/test/isolation/isolationtester" \
          "$pgxs/src/test/perl/PostgreSQL/Test/Cluster.pm" "$src/src/test/regress/regress.so"; do
   [ -e "$f" ] || ci_die "missing after install: $f"
