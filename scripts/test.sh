@@ -221,40 +221,64 @@ need_assert() {
   [ $assert_ready = yes ]
 }
 
-# pgregress: PostgreSQL's own regression suite, without and with pgperf
-pg_regress_run() {   # NAME [CONF]: the parallel schedule on a temp instance
-  local out=$work/pgregress/$1 conf=${2:-}
+# pgregress: PostgreSQL's own regression suite (installcheck: pg_regress and
+# the parallel schedule against a running server), without and with pgperf
+pg_regress_run() {   # NAME PORT CONF: a server of the assert build with CONF, the suite against it
+  local name=$1 port=$2 conf=$3 out=$work/pgregress/$1 rc=0
   . "$ASSERT_PREFIX/build.env"
   rm -rf "$out"; mkdir -p "$out"; chown postgres "$out"
-  local opts=()
-  [ -n "$conf" ] && opts=(--temp-config="$conf")
+  runuser -u postgres -- "$ASSERT_PREFIX/bin/initdb" -D "$out/data" -A trust -N --encoding=UTF8 --no-locale \
+    >"$out/initdb.log" 2>&1 || { cat "$out/initdb.log"; return 1; }
+  # what pg_regress's own temporary instances set, and the run's settings
+  { cat "$conf"
+    echo "port = $port"; echo "listen_addresses = ''"; echo "unix_socket_directories = '$out'"
+    echo "max_prepared_transactions = 2"; echo "fsync = off"
+    echo "log_line_prefix = '%m %b[%p] %q%a '"; echo "log_autovacuum_min_duration = 0"
+    echo "log_lock_waits = on"; echo "log_temp_files = 128kB"
+  } >> "$out/data/postgresql.conf"
+  runuser -u postgres -- "$ASSERT_PREFIX/bin/pg_ctl" start -w -t 120 -D "$out/data" -l "$out/server.log" >/dev/null \
+    || { tail -n 20 "$out/server.log"; return 1; }
   (cd "$out" && runuser -u postgres -- "$PG_SRC/src/test/regress/pg_regress" \
       --inputdir="$PG_SRC/src/test/regress" --outputdir="$out" --bindir="$ASSERT_PREFIX/bin" \
       --dlpath="$PG_SRC/src/test/regress" --schedule="$PG_SRC/src/test/regress/parallel_schedule" \
-      --temp-instance="$out/tmp_check" --encoding=UTF8 --no-locale --max-concurrent-tests=20 \
-      "${opts[@]}") >"$out/pg_regress.log" 2>&1
-  local rc=$?
+      --host="$out" --port="$port" --max-concurrent-tests=20) >"$out/pg_regress.log" 2>&1 || rc=$?
   tail -n 3 "$out/pg_regress.log"
+  if grep -q "pgperf" "$conf"; then
+    # pgperf was there: it recorded the suite's statements (the last windows' of them:
+    # the suite's DDL opens a window each time, and pgperf.max_windows are kept)
+    local n
+    n=$("$ASSERT_PREFIX/bin/psql" -X -At -h "$out" -p "$port" -U postgres -d postgres -c "CREATE EXTENSION pgperf" \
+        -c "SELECT count(*) FROM pgperf.statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = 'regression'" 2>&1 | tail -n 1)
+    echo "pgperf recorded $n statement entries in the regression database"
+    case $n in ''|*[!0-9]*) rc=1 ;; *) [ "$n" -ge 100 ] || rc=1 ;; esac
+  fi
+  runuser -u postgres -- "$ASSERT_PREFIX/bin/pg_ctl" stop -w -t 300 -D "$out/data" -m fast >/dev/null || rc=1
+  if grep -E "TRAP:|terminated by signal|was terminated by exception|PANIC:" "$out/server.log"; then
+    echo "the server crashed (server.log above)"
+    rc=1
+  fi
   return $rc
 }
 # the tests and their results in a regression.out: "name status"
 regress_results() {
-  sed -n -E 's/^(test |ok [0-9]+ +[-+]? *|not ok [0-9]+ +[-+]? *| +)?([a-z0-9_]+) +\.\.\. +(ok|FAILED|failed \(ignored\)).*/\2 \3/p' "$1" | sort
+  sed -n -E 's/^(test |ok [0-9]+ +[-+]? *|not ok [0-9]+ +[-+]? *| +)?([a-z0-9_.]+) +\.\.\. +(ok|FAILED|failed \(ignored\)).*/\2 \3/p' "$1" | sort
 }
 pgregress_compare() {
   local a=$work/pgregress/without b=$work/pgregress/with
-  [ -f "$a/regression.out" ] && [ -f "$b/regression.out" ] || { echo "a run left no regression.out"; return 1; }
-  regress_results "$a/regression.out" > "$work/pgregress/without.txt"
-  regress_results "$b/regression.out" > "$work/pgregress/with.txt"
+  # (pg_regress removes regression.out when every test passed: read its output)
+  [ -f "$a/pg_regress.log" ] && [ -f "$b/pg_regress.log" ] || { echo "a run left no output"; return 1; }
+  regress_results "$a/pg_regress.log" > "$work/pgregress/without.txt"
+  regress_results "$b/pg_regress.log" > "$work/pgregress/with.txt"
   local n; n=$(wc -l < "$work/pgregress/without.txt")
   [ "$n" -gt 100 ] || { echo "only $n tests found in regression.out"; return 1; }
   echo "without pgperf: $n tests, $(grep -vc ' ok$' "$work/pgregress/without.txt") failed; with pgperf: $(wc -l < "$work/pgregress/with.txt") tests, $(grep -vc ' ok$' "$work/pgregress/with.txt") failed"
   if ! diff -u "$work/pgregress/without.txt" "$work/pgregress/with.txt"; then
     echo "---- with pgperf: regression.diffs (first 300 lines)"
-    head -n 300 "$b/regression.diffs" 2>/dev/null
-    mkdir -p "$here/test-output/pgregress"
-    cp "$a/regression.out" "$here/test-output/pgregress/without.out"
-    cp "$b/regression.out" "$here/test-output/pgregress/with.out"
+    head -n 300 "$b/regression.diffs" 2>/dev/null | cut -c1-300
+    rm -rf "$here/test-output/pgregress"; mkdir -p "$here/test-output/pgregress"
+    cp "$a/pg_regress.log" "$here/test-output/pgregress/without.out"
+    cp "$b/pg_regress.log" "$here/test-output/pgregress/with.out"
+    cp "$b/server.log" "$here/test-output/pgregress/with-server.log" 2>/dev/null
     cp "$b/regression.diffs" "$here/test-output/pgregress/with.diffs" 2>/dev/null
     [ -f "$a/regression.diffs" ] && cp "$a/regression.diffs" "$here/test-output/pgregress/without.diffs"
     echo "(output kept in test-output/pgregress)"
@@ -273,14 +297,22 @@ pgregress_compare() {
   fi
   return 0
 }
+# compute_query_id = regress in both runs: a module that computes query ids
+# (pgperf, pg_stat_statements) otherwise adds "Query Identifier" to every
+# EXPLAIN VERBOSE, which PostgreSQL's own suite hides with this setting.
+PGREGRESS_CONF="compute_query_id = regress"
 PGPERF_FULL_CONF="shared_preload_libraries = 'pgperf'
 pgperf.track = all
 pgperf.track_planning = on"
-pgregress_without() { mkdir -p "$work/pgregress"; pg_regress_run without; }
+pgregress_without() {
+  mkdir -p "$work/pgregress"
+  printf '%s\n' "$PGREGRESS_CONF" > "$work/pgregress/plain.conf"
+  pg_regress_run without $((55100 + RANDOM % 400)) "$work/pgregress/plain.conf"
+}
 pgregress_with() {
   mkdir -p "$work/pgregress"
-  printf '%s\n' "$PGPERF_FULL_CONF" > "$work/pgregress/pgperf.conf"
-  pg_regress_run with "$work/pgregress/pgperf.conf"
+  printf '%s\n' "$PGREGRESS_CONF" "$PGPERF_FULL_CONF" > "$work/pgregress/pgperf.conf"
+  pg_regress_run with $((55500 + RANDOM % 400)) "$work/pgregress/pgperf.conf"
 }
 
 # pgss: contrib/pg_stat_statements' tests; CONF lines are added after its own
