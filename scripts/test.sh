@@ -244,7 +244,7 @@ pg_regress_run() {   # NAME PORT CONF: a server of the assert build with CONF, t
       --host="$out" --port="$port" --max-concurrent-tests=20) >"$out/pg_regress.log" 2>&1 || rc=$?
   tail -n 3 "$out/pg_regress.log"
   if grep -q "pgperf" "$conf"; then
-    # pgperf was there: it recorded the suite's statements (the last windows' of them:
+    # pgperf was there: it recorded the suite's statements (those of the last windows:
     # the suite's DDL opens a window each time, and pgperf.max_windows are kept)
     local n
     n=$("$ASSERT_PREFIX/bin/psql" -X -At -h "$out" -p "$port" -U postgres -d postgres -c "CREATE EXTENSION pgperf" \
