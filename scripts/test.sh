@@ -112,10 +112,10 @@ summary() {
   echo "== summary"
   for r in "${results[@]}"; do
     IFS='|' read -r name status secs <<<"$r"
-    printf '  %-28s %-34s %6s s\n' "$name" "$status" "$secs"
+    printf '  %-44s %-30s %6s s\n' "$name" "$status" "$secs"
     if [ "$status" = pass ]; then npass=$((npass + 1)); else nfail=$((nfail + 1)); fi
   done
-  printf '  %-28s %-34s %6s s\n' total "" "$(( $(date +%s) - run_start ))"
+  printf '  %-44s %-30s %6s s\n' total "" "$(( $(date +%s) - run_start ))"
   echo "steps: $npass passed, $nfail failed"
   [ $nfail -eq 0 ]
 }
@@ -382,6 +382,7 @@ matrix_suite() {   # MAJOR WHICH
 
 # --- run -----------------------------------------------------------------------------
 echo "test.sh: stages: $stages (PGPERF_CACHE=$PGPERF_CACHE)"
+rm -rf "$here/test-output"    # only this run's failures in it
 if [ $is_root = yes ]; then
   step setup setup_host
 fi

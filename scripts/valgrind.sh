@@ -24,7 +24,7 @@ pgc=$prefix/bin/pg_config
 ci_apt_install valgrind
 
 work=$(mktemp -d /tmp/pgperf-valgrind.XXXXXX)
-chmod 755 "$work"
+chmod 755 "$work"; chown postgres "$work"
 out=$here/test-output/valgrind
 rm -rf "$out"; mkdir -p "$out"
 server_pid=
