@@ -49,7 +49,8 @@ mounted=()
 umount_all() {
   local i
   for (( i=${#mounted[@]}-1; i>=0; i-- )); do
-    umount "${mounted[$i]}" 2>/dev/null || umount -l "${mounted[$i]}" 2>/dev/null || true
+    umount "${mounted[$i]}" 2>/dev/null || umount -l "${mounted[$i]}" 2>/dev/null \
+      || ci_log "warning: could not unmount ${mounted[$i]}"
   done
   mounted=()
 }
@@ -57,14 +58,14 @@ mount_all() {
   trap umount_all EXIT
   trap 'exit 130' INT TERM
   mkdir -p "$root/proc" "$root/dev/shm" "$root/dev/pts"
-  if ! mountpoint -q "$root/proc"; then
-    mount -t proc proc "$root/proc" && mounted+=("$root/proc")
+  # (one left mounted by an earlier run that was killed is taken over and
+  # unmounted at the end too)
+  if mountpoint -q "$root/proc" || mount -t proc proc "$root/proc"; then mounted+=("$root/proc"); fi
+  if mountpoint -q "$root/dev/shm" || mount -t tmpfs -o mode=1777,size=2g shm "$root/dev/shm"; then
+    mounted+=("$root/dev/shm")
   fi
-  if ! mountpoint -q "$root/dev/shm"; then
-    mount -t tmpfs -o mode=1777,size=2g shm "$root/dev/shm" && mounted+=("$root/dev/shm")
-  fi
-  if ! mountpoint -q "$root/dev/pts"; then
-    mount -t devpts -o newinstance,ptmxmode=0666 devpts "$root/dev/pts" 2>/dev/null && mounted+=("$root/dev/pts") || true
+  if mountpoint -q "$root/dev/pts" || mount -t devpts -o newinstance,ptmxmode=0666 devpts "$root/dev/pts" 2>/dev/null; then
+    mounted+=("$root/dev/pts")
   fi
   # name resolution for apt inside
   cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
