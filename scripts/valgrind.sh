@@ -3,7 +3,11 @@
 # (scripts/ci/pg15-assert.sh, built with USE_VALGRIND) whose server runs under
 # valgrind memcheck, every backend included (--trace-children=yes).
 #
-#   bash scripts/valgrind.sh [TEST...]     # default: every test in REGRESS
+#   bash scripts/valgrind.sh [TEST...]     # default: REGRESS less VALGRIND_SKIP
+#
+# VALGRIND_SKIP (default "hostile"): tests left out of the default list.
+# hostile's 100,000-element and 1 MB statements ran for more than 25 minutes
+# under memcheck on two cores without finishing; name it to run it anyway.
 #
 # Passes when valgrind reports no error in any process (with PostgreSQL's own
 # src/tools/valgrind.supp and test/valgrind.supp) and no backend crashed.
@@ -47,10 +51,14 @@ make -C "$work/tree" -s install PG_CONFIG="$pgc"
 if [ $# -gt 0 ]; then
   tests=("$@")
 else
-  read -r -a tests <<<"$(make -s -C "$work/tree" PG_CONFIG="$pgc" -f Makefile -f - print-regress <<'MK'
+  read -r -a all <<<"$(make -s -C "$work/tree" PG_CONFIG="$pgc" -f Makefile -f - print-regress <<'MK'
 print-regress: ; @echo $(REGRESS)
 MK
 )"
+  tests=()
+  for t in "${all[@]}"; do
+    case " ${VALGRIND_SKIP-hostile} " in *" $t "*) ci_log "valgrind: $t left out (VALGRIND_SKIP)" ;; *) tests+=("$t") ;; esac
+  done
 fi
 
 # a cluster configured as pg_regress's temp instance would be
@@ -77,11 +85,11 @@ runuser -u postgres -- valgrind --quiet --trace-children=yes \
   "$prefix/bin/postgres" -D "$work/data" >"$work/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 300); do
-  "$prefix/bin/pg_isready" -q -h "$work" -p "$port" && break
+  "$prefix/bin/pg_isready" -q -h "$work" -p "$port" -U postgres && break
   kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log"; ci_die "the server under valgrind did not start"; }
   sleep 1
 done
-"$prefix/bin/pg_isready" -q -h "$work" -p "$port" || ci_die "the server under valgrind did not accept connections in 300 s"
+"$prefix/bin/pg_isready" -q -h "$work" -p "$port" -U postgres || ci_die "the server under valgrind did not accept connections in 300 s"
 
 mkdir -p "$work/regress" && chown postgres "$work/regress"
 regress_rc=0
