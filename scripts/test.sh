@@ -27,8 +27,8 @@
 #              memcheck (scripts/valgrind.sh; not in the default set)
 #
 # Majors: 15 selects pg15, assert, pgregress and pgss; 17, 18 and 19 select
-# pg17, pg18, pg19.  PGPERF_MAJORS defaults to "15" (the port to 17+ is not
-# done: add them when it is).  unit always runs unless --stages/PGPERF_STAGES
+# pg17, pg18, pg19.  PGPERF_MAJORS defaults to "15 17 18 19": every major
+# pgperf supports and can test here (16 is in no Debian suite).  unit always runs unless --stages/PGPERF_STAGES
 # or stage names say otherwise.
 #
 # As root (a fresh Debian 12 machine, or CI) it installs what it needs
@@ -54,7 +54,7 @@ is_root=no
 usage() { sed -n '2,/^set -uo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit "${1:-0}"; }
 
 # --- what runs -------------------------------------------------------------------
-majors=${PGPERF_MAJORS:-15}
+majors=${PGPERF_MAJORS:-15 17 18 19}
 stages=${PGPERF_STAGES:-}
 while [ $# -gt 0 ]; do
   case $1 in
