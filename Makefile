@@ -10,7 +10,7 @@ CORE_OBJS = src/core/hist.o src/core/stats.o src/core/fp.o src/core/signif.o \
 OBJS = src/pgperf.o src/hooks.o src/store.o src/persist.o src/planid.o \
 	src/capture.o src/normalize.o src/views.o src/windows.o src/compare.o \
 	src/judge.o src/changes.o src/report.o src/shape.o src/trial.o src/trial_candidates.o \
-	src/trial_replay.o src/trial_judge.o src/worker.o \
+	src/trial_replay.o src/trial_judge.o src/worker.o src/settings.o \
 	$(CORE_OBJS)
 
 PG_CPPFLAGS = -I$(srcdir)/src
