@@ -68,6 +68,41 @@ LANGUAGE C VOLATILE PARALLEL SAFE;
 CREATE VIEW pgperf.statements AS
   SELECT * FROM pgperf.get_statements(true);
 
+CREATE FUNCTION pgperf.get_summary(
+    showtext boolean DEFAULT true,
+    by_plan boolean DEFAULT true,
+    from_window integer DEFAULT NULL,
+    OUT userid oid,
+    OUT dbid oid,
+    OUT toplevel boolean,
+    OUT queryid bigint,
+    OUT planid bigint,
+    OUT query text,
+    OUT windows integer,
+    OUT calls bigint,
+    OUT rows bigint,
+    OUT total_exec_ms double precision,
+    OUT min_exec_ms double precision,
+    OUT max_exec_ms double precision,
+    OUT mean_exec_ms double precision,
+    OUT stddev_exec_ms double precision,
+    OUT p50_ms double precision,
+    OUT p95_ms double precision,
+    OUT p99_ms double precision,
+    OUT shared_blks_hit_per_call double precision,
+    OUT shared_blks_read_per_call double precision,
+    OUT wal_bytes_per_call double precision,
+    OUT failed_calls bigint,
+    OUT first_seen timestamptz,
+    OUT last_seen timestamptz
+)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pgperf_get_summary'
+LANGUAGE C VOLATILE PARALLEL SAFE;
+
+CREATE VIEW pgperf.summary AS
+  SELECT * FROM pgperf.get_summary(true);
+
 CREATE FUNCTION pgperf.get_plans(
     showtext boolean DEFAULT true,
     OUT userid oid,
@@ -453,7 +488,7 @@ BEGIN
 END
 $$;
 
-GRANT SELECT ON pgperf.statements, pgperf.plans, pgperf.info, pgperf.windows,
+GRANT SELECT ON pgperf.statements, pgperf.summary, pgperf.plans, pgperf.info, pgperf.windows,
   pgperf.plan_changes, pgperf.regressions TO PUBLIC;
 -- functions that change state are not for everyone
 REVOKE ALL ON FUNCTION pgperf.reset(oid, oid, bigint) FROM PUBLIC;
