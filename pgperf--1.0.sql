@@ -368,19 +368,27 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 -- The statements of the current database that pgperf has seen (not those
 -- calling pgperf itself), as a test suite's baseline: per normalized text,
--- its calls, shared blocks per call, the planids it ran with and the text of
--- the most used plan.  Texts of other roles are left out unless visible.
-CREATE FUNCTION pgperf.baseline()
+-- its calls, shared blocks per call, latency percentiles (every execution,
+-- its plans' histograms merged), the planids it ran with and the text of the
+-- most used plan.  From every window kept, or from the current one only.
+-- Texts of other roles are left out unless visible.
+CREATE FUNCTION pgperf.baseline(current_window_only boolean DEFAULT false)
 RETURNS jsonb
 LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
-WITH e AS (
+WITH db AS (
+  SELECT oid FROM pg_database WHERE datname = current_database()
+), win AS (
+  -- NULL: every window kept
+  SELECT CASE WHEN current_window_only THEN i.current_window END AS w FROM pgperf.info i
+), e AS (
   SELECT s.query, s.queryid, s.planid, s.userid,
          sum(s.calls) AS calls,
          sum(s.shared_blks_hit + s.shared_blks_read) AS blks
     FROM pgperf.statements s
-   WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+   WHERE s.dbid = (SELECT oid FROM db)
+     AND (s.window_id = (SELECT w FROM win) OR (SELECT w FROM win) IS NULL)
      AND s.calls > 0
      AND s.query IS NOT NULL AND s.query <> '<insufficient privilege>'
      AND s.query NOT LIKE '%pgperf.%'
@@ -389,12 +397,18 @@ WITH e AS (
   SELECT DISTINCT ON (e.query) e.query, p.plan
     FROM e JOIN pgperf.plans p
       ON p.queryid = e.queryid AND p.planid = e.planid AND p.userid = e.userid
-     AND p.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+     AND p.dbid = (SELECT oid FROM db)
    ORDER BY e.query, e.calls DESC
 ), st AS (
   SELECT e.query, sum(e.calls) AS calls, sum(e.blks) AS blks,
          array_agg(DISTINCT e.planid::text) AS planids
     FROM e GROUP BY e.query
+), lat AS (
+  -- per text, the statement (role, nesting) that ran it most, all its plans
+  SELECT DISTINCT ON (m.query) m.query, m.p50_ms, m.p95_ms, m.p99_ms
+    FROM pgperf.get_summary(true, false, (SELECT w FROM win)) m
+   WHERE m.dbid = (SELECT oid FROM db) AND m.calls > 0
+   ORDER BY m.query, m.calls DESC
 )
 SELECT jsonb_build_object(
          'pgperf_baseline', 1,
@@ -402,16 +416,25 @@ SELECT jsonb_build_object(
              'query', st.query,
              'calls', st.calls,
              'blks_per_call', round(st.blks::numeric / st.calls, 2),
+             'p50_ms', round(lat.p50_ms::numeric, 3),
+             'p95_ms', round(lat.p95_ms::numeric, 3),
+             'p99_ms', round(lat.p99_ms::numeric, 3),
              'planids', to_jsonb(ARRAY(SELECT unnest(st.planids) ORDER BY 1)),
              'plan', main.plan)
            ORDER BY st.query), '[]'::jsonb))
-  FROM st LEFT JOIN main USING (query)
+  FROM st LEFT JOIN main USING (query) LEFT JOIN lat USING (query)
 $$;
 
 -- The problems of the current run against a baseline: one row per statement
--- whose plan changed or whose shared blocks per call grew beyond the
--- tolerance, and per statement new or missing.
-CREATE FUNCTION pgperf.check_baseline(baseline jsonb, tolerance double precision DEFAULT 0.25)
+-- whose plan changed, whose shared blocks per call grew beyond the tolerance
+-- (and by min_blocks at least), whose p95 grew beyond latency_tolerance (when
+-- given, for baselines that recorded it), and per statement new or missing.
+CREATE FUNCTION pgperf.check_baseline(
+    baseline jsonb,
+    tolerance double precision DEFAULT 0.25,
+    min_blocks double precision DEFAULT 10,
+    latency_tolerance double precision DEFAULT NULL,
+    current_window_only boolean DEFAULT false)
 RETURNS TABLE (queryid bigint, query text, problem text,
                baseline_value text, current_value text)
 LANGUAGE plpgsql VOLATILE
@@ -429,6 +452,20 @@ BEGIN
       USING ERRCODE = 'invalid_parameter_value',
             HINT = '0.25 lets shared blocks per call grow by a quarter before it is a problem.';
   END IF;
+  IF min_blocks IS NULL OR min_blocks < 0 OR min_blocks = 'NaN'::float8 OR min_blocks = 'Infinity'::float8 THEN
+    RAISE EXCEPTION 'min_blocks must be a finite number of at least 0, not %', coalesce(min_blocks::text, 'NULL')
+      USING ERRCODE = 'invalid_parameter_value',
+            HINT = '10 lets shared blocks per call grow by fewer than 10 blocks, whatever the tolerance, before it is a problem.';
+  END IF;
+  IF latency_tolerance < 0 OR latency_tolerance = 'NaN'::float8 OR latency_tolerance = 'Infinity'::float8 THEN
+    RAISE EXCEPTION 'latency_tolerance must be a finite number of at least 0, not %', latency_tolerance
+      USING ERRCODE = 'invalid_parameter_value',
+            HINT = '0.5 lets p95 grow by half before it is a problem; NULL does not check latency.';
+  END IF;
+  IF current_window_only IS NULL THEN
+    RAISE EXCEPTION 'current_window_only must not be null'
+      USING ERRCODE = 'null_value_not_allowed';
+  END IF;
   IF jsonb_typeof(baseline) IS DISTINCT FROM 'object'
      OR baseline->'pgperf_baseline' IS DISTINCT FROM '1'::jsonb
      OR jsonb_typeof(baseline->'statements') IS DISTINCT FROM 'array' THEN
@@ -442,18 +479,20 @@ BEGIN
                  OR jsonb_typeof(b.s->'query') IS DISTINCT FROM 'string'
                  OR jsonb_typeof(b.s->'planids') IS DISTINCT FROM 'array'
                  OR jsonb_typeof(b.s->'calls') IS DISTINCT FROM 'number'
-                 OR jsonb_typeof(b.s->'blks_per_call') IS DISTINCT FROM 'number') THEN
+                 OR jsonb_typeof(b.s->'blks_per_call') IS DISTINCT FROM 'number'
+                 OR coalesce(jsonb_typeof(b.s->'p95_ms'), 'null') NOT IN ('number', 'null')) THEN
     RAISE EXCEPTION 'invalid pgperf baseline'
       USING ERRCODE = 'invalid_parameter_value',
-            DETAIL = 'Every statement needs "query" (a string), "planids" (an array), "calls" and "blks_per_call" (numbers).',
+            DETAIL = 'Every statement needs "query" (a string), "planids" (an array), "calls" and "blks_per_call" (numbers); "p95_ms", if there, is a number or null.',
             HINT = 'Make one with pgperf.baseline().';
   END IF;
 
-  cur := pgperf.baseline();
+  cur := pgperf.baseline(current_window_only);
   RETURN QUERY
   WITH both_runs AS (
     SELECT d.run, x.s->>'query' AS q, (x.s->>'calls')::numeric AS calls,
            (x.s->>'blks_per_call')::numeric AS bpc,
+           (x.s->>'p95_ms')::numeric AS p95,
            ARRAY(SELECT jsonb_array_elements_text(x.s->'planids') ORDER BY 1) AS planids,
            x.s->>'plan' AS plan
       FROM (VALUES ('baseline', baseline), ('current', cur)) AS d(run, doc),
@@ -480,7 +519,14 @@ BEGIN
       FROM c JOIN b ON b.q = c.q WHERE b.planids <> c.planids
     UNION ALL
     SELECT c.q, 'buffers_grew', b.bpc::text, c.bpc::text
-      FROM c JOIN b ON b.q = c.q WHERE c.bpc > b.bpc * (1 + tolerance::numeric)
+      FROM c JOIN b ON b.q = c.q
+     WHERE c.bpc > b.bpc * (1 + tolerance::numeric)
+       AND c.bpc - b.bpc >= min_blocks::numeric
+    UNION ALL
+    SELECT c.q, 'latency_grew', b.p95::text, c.p95::text
+      FROM c JOIN b ON b.q = c.q
+     WHERE latency_tolerance IS NOT NULL
+       AND c.p95 > b.p95 * (1 + latency_tolerance::numeric)
   )
   SELECT ids.queryid, p.q, p.problem, p.bv, p.cv
     FROM problems p LEFT JOIN ids ON ids.q = p.q
