@@ -22,7 +22,7 @@ SHLIB_LINK = -lm
 # pg_regress: sql/*.sql against expected/*.out, on a throwaway instance that
 # preloads pgperf (PGXS has no "make check"; installcheck starts its own server).
 REGRESS = capture planid planid_cache nesting counting samples normalize parallel privileges privileges_matrix errors \
-	hostile eviction pgss windows compare failures plan_changes plan_shape baseline summary try_index \
+	hostile eviction pgss windows compare failures plan_changes plan_shape baseline summary comments try_index \
 	security
 # Tests of hypopg-based trials, where hypopg is installed (Debian ships it
 # for 15, 17 and 18, not yet for 19): 'make installcheck' says when they are

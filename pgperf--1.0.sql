@@ -540,3 +540,53 @@ GRANT SELECT ON pgperf.statements, pgperf.summary, pgperf.plans, pgperf.info, pg
 REVOKE ALL ON FUNCTION pgperf.reset(oid, oid, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pgperf.mark(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pgperf.try_index(text, integer, boolean, boolean, boolean) FROM PUBLIC;
+
+-- What each object is, for \df+ and \dv+ (sql/comments.sql checks that none lacks one).
+COMMENT ON FUNCTION pgperf.get_statements(boolean) IS
+  'Returns the statistics of every statement per window, role, database, nesting and plan (the function behind pgperf.statements; false skips the texts).';
+COMMENT ON VIEW pgperf.statements IS
+  'Statistics per window, role, database, nesting level, statement (queryid) and plan (planid): calls, time, percentiles, buffers, WAL, failures.';
+COMMENT ON FUNCTION pgperf.get_summary(boolean, boolean, integer) IS
+  'Returns the statistics of every window kept, or of the windows from from_window on, added up per statement and plan, or per statement with by_plan false (the function behind pgperf.summary).';
+COMMENT ON VIEW pgperf.summary IS
+  'Statistics of every window kept added up per role, database, nesting level, statement and plan, with percentiles of every execution and blocks and WAL per call.';
+COMMENT ON FUNCTION pgperf.get_plans(boolean) IS
+  'Returns every captured plan shape of every statement with its plan text and one sample execution (the function behind pgperf.plans).';
+COMMENT ON VIEW pgperf.plans IS
+  'One row per statement and plan shape: the plan text without costs, its calls over all windows, and the text and parameter values of one real execution.';
+COMMENT ON FUNCTION pgperf.get_info() IS
+  'Returns how full pgperf''s shared memory is and which window is current (the function behind pgperf.info).';
+COMMENT ON VIEW pgperf.info IS
+  'One row: entries and records held, evictions, the current window and the windows kept, text area use, and the time of the last full reset.';
+COMMENT ON FUNCTION pgperf.reset(oid, oid, bigint) IS
+  'Removes the statistics of a role, database or statement (0 matches any), or with no argument everything, opening a reset window.';
+COMMENT ON FUNCTION pgperf.mark(text) IS
+  'Closes the current window and opens a new one, labelled if a label is given, and returns its id.';
+COMMENT ON FUNCTION pgperf.get_windows() IS
+  'Returns every window kept with its label, span, reason and detail (the function behind pgperf.windows).';
+COMMENT ON VIEW pgperf.windows IS
+  'The windows statistics are split into, oldest first: when each started and ended, and why it opened (start, manual, ddl, analyze, settings, reset) with the statement or setting.';
+COMMENT ON FUNCTION pgperf.compare(integer, integer) IS
+  'Compares two windows by id (by default the previous and the current one) statement by statement, with a verdict and its reason.';
+COMMENT ON FUNCTION pgperf.compare(text, text) IS
+  'Compares the windows labelled before and after by mark(), statement by statement, with a verdict and its reason.';
+COMMENT ON FUNCTION pgperf.plan_diff(bigint, integer, integer) IS
+  'Returns the most used plan of a statement in two windows as a line diff.';
+COMMENT ON FUNCTION pgperf.report(integer, integer) IS
+  'Returns the comparison of two windows by id as a text to read in psql.';
+COMMENT ON FUNCTION pgperf.report(text, text) IS
+  'Returns the comparison of two windows labelled by mark() as a text to read in psql.';
+COMMENT ON FUNCTION pgperf.get_plan_changes() IS
+  'Returns every time a statement started running with a plan it had not used before, both plans judged (the function behind pgperf.plan_changes).';
+COMMENT ON VIEW pgperf.plan_changes IS
+  'Every time a statement started running with a plan new to it, with the old and the new plan''s performance and a status: pending, improved, regressed or unchanged.';
+COMMENT ON VIEW pgperf.regressions IS
+  'The plan changes that made a statement slower or fail, with the slowdown and its significance.';
+COMMENT ON FUNCTION pgperf.plan_shape(text, boolean) IS
+  'Returns the plan of one statement without costs, estimates or worker counts, stable enough for a test''s expected file.';
+COMMENT ON FUNCTION pgperf.try_index(text, integer, boolean, boolean, boolean) IS
+  'Builds one candidate index in a subtransaction, replays the captured statements on its table without and with it, rolls everything back, and judges each statement.';
+COMMENT ON FUNCTION pgperf.baseline(boolean) IS
+  'Returns the statements of this database as a test suite''s baseline (JSON): per statement its calls, blocks per call, p50/p95/p99, planids and plan.';
+COMMENT ON FUNCTION pgperf.check_baseline(jsonb, double precision, double precision, double precision, boolean) IS
+  'Lists the problems of this run against a baseline: plans changed, blocks per call or (when asked) p95 grown beyond their tolerance, statements new or missing.';
