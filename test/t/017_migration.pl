@@ -131,11 +131,7 @@ note explain \%r;
 ($v1, $c1, $b1, $a1) = split /\|/, $r{$history} // '';
 ($v2, $c2, $b2, $a2) = split /\|/, $r{$name} // '';
 is("$b1|$b2", '20|20', 'labels name the latest windows with them: 20 calls before');
-{
-	# compare(text, text) spanning from the "after" window on: see src/compare.c
-	local $TODO = 'compare(label_a, label_b) spanning from label_b to the next mark() (compare.c, being rewritten)';
-	is("$a1|$a2", '30|30', 'after: every call since the mark, across the windows opened since');
-}
+is("$a1|$a2", '30|30', 'after: every call since the mark, across the windows opened since');
 is($c1, 'true', 'the order history: its plan changed (the index dropped)');
 unlike($v1, qr/^(new|gone|insufficient_data)$/, "the order history is judged ($v1)");
 unlike($v2, qr/^(new|gone|insufficient_data)$/, "the customer lookup is judged ($v2)");
