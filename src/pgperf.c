@@ -137,7 +137,7 @@ define_gucs(void)
 							&pgperf_regression_check_interval, 10000, 100, 3600 * 1000,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomBoolVariable("pgperf.ddl_windows",
-							 "Whether committed index and statistics DDL opens a new window.",
+							 "Whether committed DDL, a manual ANALYZE or a changed planner setting opens a new window.",
 							 NULL,
 							 &pgperf_ddl_windows, true,
 							 PGC_SUSET, 0, NULL, NULL, NULL);
