@@ -116,6 +116,7 @@ static object_access_hook_type prev_object_access_hook = NULL;
 typedef struct PendingDDL
 {
 	SubTransactionId subid;
+	Oid			author;			/* the role that ran it, not the one committing */
 	char		reason;			/* the window's reason, should it open one */
 	char		text[PGPERF_DETAIL_MAX];
 } PendingDDL;
@@ -618,13 +619,19 @@ PgperfNoteDDL(PlannedStmt *pstmt, const char *queryString)
 		len = 0;
 	}
 	pending[npending].subid = GetCurrentSubTransactionId();
+	pending[npending].author = GetUserId();
 	pending[npending].reason = reason;
 	memcpy(pending[npending].text, text, len);
 	pending[npending].text[len] = '\0';
 	npending++;
 }
 
-/* Opens (or joins) the window for the DDL of a committed transaction. */
+/*
+ * Opens (or joins) the window for the DDL of a committed transaction.  The
+ * window shows the first statement's text, so its author is the role that
+ * ran that statement (SET ROLE or a SECURITY DEFINER function may since have
+ * changed the current user).
+ */
 static void
 open_ddl_window(void)
 {
@@ -632,7 +639,7 @@ open_ddl_window(void)
 
 	LWLockAcquire(pgperf_shared->lock, LW_EXCLUSIVE);
 	open_change_window_locked(pending[0].reason, pending[0].text, npending + nmore,
-							  GetUserId(), now);
+							  pending[0].author, now);
 	LWLockRelease(pgperf_shared->lock);
 }
 
@@ -655,7 +662,7 @@ PgperfOpenChangeWindow(char reason, const char *detail, Oid author)
 static void
 keep_prepared(TransactionId xid)
 {
-	Oid			author = GetUserId();
+	Oid			author = pending[0].author;
 
 	LWLockAcquire(pgperf_shared->lock, LW_EXCLUSIVE);
 	for (int i = 0; i < pgperf_windows->nprepared; i++)
