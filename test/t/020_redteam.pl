@@ -129,6 +129,9 @@ cmp_ok($node->safe_psql('postgres', q{
 	  '-c', q{SET standard_conforming_strings = off; SELECT 'C:\', 1 AS one} ]);
 is($stderr, '', 'the statement runs');
 like($stdout, qr/C:\\\|1/, 'and returns its row');
+is($node->safe_psql('postgres', q{
+	SELECT query FROM pgperf.statements WHERE query LIKE 'SELECT %C:%'}),
+	q{SELECT 'C:\', 1 AS one}, 'its text is kept as it is');
 
 $node->stop;
 done_testing();
