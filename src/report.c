@@ -50,7 +50,7 @@ side_ms(const PgperfSide *side)
 	return side->exec.sum + side->failed_ms;
 }
 
-/* Appends a duration in seconds, as "45 s", "12 min", "3.5 h". */
+/* Appends a duration in seconds, as "45 s", "12 min", "3.5 h" (under 1 s, in ms). */
 static void
 append_secs(StringInfo buf, double secs)
 {
@@ -58,8 +58,10 @@ append_secs(StringInfo buf, double secs)
 		appendStringInfo(buf, "%.1f h", secs / 3600);
 	else if (secs >= 120)
 		appendStringInfo(buf, "%.0f min", secs / 60);
-	else
+	else if (secs >= 1)
 		appendStringInfo(buf, "%.1f s", secs);
+	else
+		PgperfAppendMs(buf, secs * 1000);
 }
 
 /* Appends " (+57%)" for a change from 'b' to 'a', when both are known. */

@@ -113,6 +113,27 @@ my %actions = (
 		$node->safe_psql('postgres', 'ALTER TABLE bookwyrm_status ADD COLUMN migrated_at timestamptz');
 		$node->safe_psql('postgres', 'ANALYZE bookwyrm_status');
 	},
+	# the Funkwhale case: a query with a join rewritten into two simpler ones
+	# (the loops in DO blocks, counted with pgperf.track = all)
+	rewrite => sub {
+		$node->safe_psql('postgres', q{
+			CREATE TABLE cmp (id int PRIMARY KEY, grp int, pad text);
+			INSERT INTO cmp SELECT g, g % 100, repeat('x', 100) FROM generate_series(1, 20000) g;
+			CREATE TABLE img (id int PRIMARY KEY, url text);
+			INSERT INTO img SELECT g, 'u' || g FROM generate_series(1, 1000) g;
+			VACUUM ANALYZE cmp, img;
+			SET pgperf.track = 'all';
+			SELECT pgperf.mark('one query');
+			DO $$ BEGIN FOR i IN 1..5 LOOP
+			  PERFORM count(*) FROM cmp a JOIN cmp b USING (id) WHERE a.grp = i;
+			END LOOP; END $$;
+			SELECT pgperf.mark('two queries');
+			DO $$ BEGIN FOR i IN 1..5 LOOP
+			  PERFORM count(*) FROM cmp WHERE grp = i;
+			  PERFORM count(*) FROM img WHERE id = i;
+			END LOOP; END $$;
+			SELECT pgperf.mark('after the rewrite');});
+	},
 	# the Channable case: ten 1% updates and one URL lookup
 	channable => sub {
 		pgbench('channable_update.sql', 10);
@@ -136,6 +157,9 @@ my @expect = (
 	[ qr/compare\('before the migration', 'after the migration'\)/,
 	  qr/SELECT s\.id, s\.user_id.*\|\s*30\s*\|\s*30\s*\|/,
 	  'the migration example compares 30 calls with 30 calls of the timeline query' ],
+	[ qr/report\('one query', 'two queries'\)/,
+	  qr/after: .*, 10 calls [^\n]*\n(?:[^\n]*\n)*?\s*Gone [^\n]*\n\s*1\. SELECT count\(\*\) FROM cmp a JOIN cmp b USING \(id\) WHERE a\.grp = i\s*\+?\n\s*queryid -?\d+, 5 calls/,
+	  'report(): the workload doubles its calls, the self-join is gone' ],
 	[ qr/check_baseline\(:'baseline'\);/, qr/^\(0 rows\)$/m,
 	  'check_baseline() finds no problem in the run the baseline was taken from' ],
 	[ qr/try_index\('CREATE UNIQUE INDEX ON image_links \(image_link\)'\)/,
