@@ -85,6 +85,26 @@ percentile(const PgperfCounters *c, double p, bool *isnull)
 	return Float8GetDatum(ms);
 }
 
+/*
+ * Fills the execution time columns from values[i] on (total, min, max, mean,
+ * stddev, p50, p95, p99); returns the next column.
+ */
+static int
+put_exec_times(const PgperfCounters *c, Datum *values, bool *nulls, int i)
+{
+	values[i++] = Float8GetDatum(c->exec.sum);
+	values[i++] = Float8GetDatum(c->exec.min);
+	values[i++] = Float8GetDatum(c->exec.max);
+	values[i++] = Float8GetDatum(c->exec.mean);
+	values[i++] = Float8GetDatum(stats_stddev(&c->exec));
+	values[i] = percentile(c, 0.50, &nulls[i]);
+	i++;
+	values[i] = percentile(c, 0.95, &nulls[i]);
+	i++;
+	values[i] = percentile(c, 0.99, &nulls[i]);
+	return i + 1;
+}
+
 /* What the statements view's visitor needs. */
 typedef struct StatementsScan
 {
@@ -124,17 +144,7 @@ put_statement(PgperfEntryCopy *copy, void *arg)
 	}
 	values[i++] = Int64GetDatum(c->exec.n);
 	values[i++] = Int64GetDatum(c->rows);
-	values[i++] = Float8GetDatum(c->exec.sum);
-	values[i++] = Float8GetDatum(c->exec.min);
-	values[i++] = Float8GetDatum(c->exec.max);
-	values[i++] = Float8GetDatum(c->exec.mean);
-	values[i++] = Float8GetDatum(stats_stddev(&c->exec));
-	values[i] = percentile(c, 0.50, &nulls[i]);
-	i++;
-	values[i] = percentile(c, 0.95, &nulls[i]);
-	i++;
-	values[i] = percentile(c, 0.99, &nulls[i]);
-	i++;
+	i = put_exec_times(c, values, nulls, i);
 	values[i++] = Int64GetDatum(c->plan.n);
 	values[i++] = Float8GetDatum(c->plan.sum);
 	values[i++] = Float8GetDatum(c->plan.min);
@@ -345,17 +355,7 @@ put_summary(ReturnSetInfo *rsinfo, const SummaryRow *row, bool showtext,
 	values[i++] = Int32GetDatum(row->nwindows);
 	values[i++] = Int64GetDatum(c->exec.n);
 	values[i++] = Int64GetDatum(c->rows);
-	values[i++] = Float8GetDatum(c->exec.sum);
-	values[i++] = Float8GetDatum(c->exec.min);
-	values[i++] = Float8GetDatum(c->exec.max);
-	values[i++] = Float8GetDatum(c->exec.mean);
-	values[i++] = Float8GetDatum(stats_stddev(&c->exec));
-	values[i] = percentile(c, 0.50, &nulls[i]);
-	i++;
-	values[i] = percentile(c, 0.95, &nulls[i]);
-	i++;
-	values[i] = percentile(c, 0.99, &nulls[i]);
-	i++;
+	i = put_exec_times(c, values, nulls, i);
 	values[i] = per_call((double) c->shared_blks_hit, c->exec.n, &nulls[i]);
 	i++;
 	values[i] = per_call((double) c->shared_blks_read, c->exec.n, &nulls[i]);
