@@ -68,6 +68,7 @@
 #include "compat.h"
 #include "hooks.h"
 #include "normalize.h"
+#include "pin.h"
 #include "planid.h"
 #include "store.h"
 #include "windows.h"
@@ -251,7 +252,8 @@ note_failure_deferred(const PgperfStatKey *key, double ms,
 			if (pf->texts != NULL)
 			{
 				pf->texts->blob = copy_noerror(texts->blob, texts->plan_len +
-											   texts->sample_len + texts->params_len);
+											   texts->sample_len + texts->params_len +
+											   texts->path_len + texts->pin_len);
 				if (pf->texts->blob == NULL)
 				{
 					pfree(pf->texts);
@@ -716,6 +718,8 @@ pgperf_planner(PGPERF_PLANNER_ARGS)
 
 	if (timed)
 		INSTR_TIME_SET_CURRENT(start);
+	/* pg_plan_advice, when loaded, leaves each plan's advice for capture */
+	PgperfPinBeforePlanning();
 
 	/*
 	 * One level down whether timed or not: functions the planner evaluates
