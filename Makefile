@@ -11,6 +11,7 @@ OBJS = src/pgperf.o src/hooks.o src/store.o src/persist.o src/planid.o \
 	src/capture.o src/normalize.o src/views.o src/windows.o src/compare.o \
 	src/judge.o src/changes.o src/report.o src/shape.o src/trial.o src/trial_candidates.o \
 	src/trial_replay.o src/trial_judge.o src/worker.o \
+	src/pin.o src/pin_capture.o src/pin_hints.o src/pin_advice.o src/pin_worker.o \
 	$(CORE_OBJS)
 
 PG_CPPFLAGS = -I$(srcdir)/src

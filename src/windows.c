@@ -228,6 +228,8 @@ PgperfWindowReasonName(char reason)
 			return "ddl";
 		case PGPERF_WINDOW_RESET:
 			return "reset";
+		case PGPERF_WINDOW_PIN:
+			return "pin";
 	}
 	return "unknown";
 }

@@ -18,6 +18,7 @@
 #define PGPERF_WINDOW_MANUAL	'm'		/* pgperf.mark() */
 #define PGPERF_WINDOW_DDL		'd'		/* index or statistics DDL committed */
 #define PGPERF_WINDOW_RESET		'r'		/* pgperf.reset() */
+#define PGPERF_WINDOW_PIN		'p'		/* a plan pinned or unpinned (pin.c) */
 
 typedef struct PgperfWindow
 {
