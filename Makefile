@@ -24,7 +24,7 @@ SHLIB_LINK = -lm
 # preloads pgperf (PGXS has no "make check"; installcheck starts its own server).
 REGRESS = capture planid planid_cache nesting counting samples normalize parallel privileges privileges_matrix errors \
 	hostile eviction pgss windows compare failures plan_changes plan_shape baseline try_index \
-	security
+	security pin
 REGRESS_OPTS = --temp-config=$(srcdir)/test/pgperf.conf --temp-instance=./tmp_check
 
 # Isolation tests (specs/): concurrent sessions, on their own throwaway instance.

@@ -630,6 +630,7 @@ PgperfPinMake(uint64 queryid, uint64 planid, bool is_auto, uint64 replaced_plani
 	result->method = method;
 	result->enforcement = enforcement;
 	result->userid = pp.userid;
+	result->pinned_at = pinned_at;
 }
 
 Datum
@@ -656,7 +657,7 @@ pgperf_pin(PG_FUNCTION_ARGS)
 	values[1] = Int64GetDatum((int64) planid);
 	values[2] = CStringGetTextDatum(res.method == PGPERF_PIN_HINTS ? "hints" : "advice");
 	values[3] = CStringGetTextDatum(res.enforcement);
-	values[4] = TimestampTzGetDatum(GetCurrentTimestamp());
+	values[4] = TimestampTzGetDatum(res.pinned_at);
 	values[5] = CStringGetTextDatum(GetUserNameFromId(GetUserId(), false));
 	values[6] = BoolGetDatum(false);
 	values[7] = CStringGetTextDatum("pending");

@@ -85,6 +85,7 @@ typedef struct PgperfPinResult
 	PgperfPinMethod method;
 	char	   *enforcement;
 	Oid			userid;			/* whose sample was replanned */
+	TimestampTz pinned_at;
 } PgperfPinResult;
 
 extern void PgperfPinMake(uint64 queryid, uint64 planid, bool is_auto,

@@ -8,7 +8,8 @@
  *	pgperf-pin 1
  *	rel "alias" N		one line per range-table alias of a scanned relation,
  *						with the number of scans that use that alias
- *	idx "schema"."name"	one line per index the plan uses
+ *	idx schema.name		one line per index the plan uses (quoted as SQL
+ *						quotes identifiers)
  *	tree (...)			the plan's skeleton, an s-expression (below)
  *	advice				pg_plan_advice's advice for the plan, to the end of
  *	...					the section (PostgreSQL 19, when pg_plan_advice is
@@ -40,6 +41,7 @@
 #include "fmgr.h"
 #include "nodes/pathnodes.h"
 #include "parser/parsetree.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 
@@ -147,9 +149,8 @@ put_index(PinWalk *w, Oid indexid)
 	if (name == NULL || nsp == NULL)
 		return;
 	initStringInfo(&q);
-	put_name(&q, isAnyTempNamespace(get_rel_namespace(indexid)) ? "pg_temp" : nsp);
-	appendStringInfoChar(&q, '.');
-	put_name(&q, name);
+	appendStringInfoString(&q, quote_qualified_identifier(isAnyTempNamespace(get_rel_namespace(indexid)) ?
+														  "pg_temp" : nsp, name));
 	foreach(lc, w->indexes)
 		if (strcmp((char *) lfirst(lc), q.data) == 0)
 			return;

@@ -308,7 +308,7 @@ read_pins(MemoryContext cxt)
 
 	SPI_connect();
 	if (SPI_execute("SELECT queryid, planid, auto, pinned_at, method, target, enforcement, "
-					"indexes::text, coalesce(replaced_mean_ms, -1), coalesce(replaced_planid, 0) "
+					"indexes, coalesce(replaced_mean_ms, -1), coalesce(replaced_planid, 0) "
 					"FROM pgperf.pin_store ORDER BY queryid", true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read pgperf.pin_store");
 	for (uint64 i = 0; i < SPI_processed; i++)
@@ -327,8 +327,7 @@ read_pins(MemoryContext cxt)
 		p->method = SPI_getvalue(tup, td, 5);
 		p->target = SPI_getvalue(tup, td, 6);
 		p->enforcement = SPI_getvalue(tup, td, 7);
-		idx = DirectFunctionCall3(array_in, CStringGetDatum(SPI_getvalue(tup, td, 8)),
-								  ObjectIdGetDatum(TEXTOID), Int32GetDatum(-1));
+		idx = SPI_getbinval(tup, td, 8, &isnull);
 		{
 			ArrayType  *arr = DatumGetArrayTypeP(idx);
 			Datum	   *elems;
