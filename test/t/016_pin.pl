@@ -17,7 +17,7 @@ use Test::More;
 my $probe = PostgreSQL::Test::Cluster->new('pin_probe');
 $probe->init;
 $probe->start;
-my $major = $probe->safe_psql('postgres', 'SHOW server_version_num') / 10000;
+my $major = int($probe->safe_psql('postgres', 'SHOW server_version_num') / 10000);
 my $libdir = $probe->safe_psql('postgres', q{SELECT setting FROM pg_config WHERE name = 'PKGLIBDIR'});
 my $have_hints = $major >= 17 && $probe->safe_psql('postgres',
 	q{SELECT count(*) FROM pg_available_extensions WHERE name = 'pg_hint_plan'}) == 1;
