@@ -3,7 +3,9 @@
 -- with feature_not_supported (on 15 and 16 no module could help; the
 -- module-dependent tests are test/t/016_pin.pl).  Arguments are checked,
 -- nothing is left behind, and the functions are not granted to PUBLIC.
+SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgperf;
+RESET client_min_messages;
 SELECT pgperf.reset() IS NOT NULL AS t;
 CREATE TABLE pin_t (id int, grp int);
 INSERT INTO pin_t SELECT i, i % 100 FROM generate_series(1, 1000) i;
