@@ -1,7 +1,7 @@
 # Plan pinning with the module each major has: pg_hint_plan's hint table
 # (17 and later) and pg_plan_advice with pg_stash_advice (19).  For each one
-# installed, two regressions are undone by pinning the old plan (a planner
-# setting, an ANALYZE of changed data): the next
+# installed, three regressions are undone by pinning the old plan (a planner
+# setting, an ANALYZE of changed data, a switch to a generic plan): the next
 # executions run with the old planid and compare() shows the plan back; the
 # pin survives a restart; unpin() removes exactly its own row; a pin whose
 # index was dropped is broken.  Then pgperf.auto_pin does the same unasked,
@@ -66,7 +66,16 @@ pgperf.ddl_window_interval = 0
 		CREATE TABLE u (id int, v int, pad text);
 		INSERT INTO u SELECT i, i, repeat('x', 50) FROM generate_series(1, 100000) i;
 		CREATE INDEX u_v ON u (v);
-		ANALYZE t, u;
+		-- a is 1 in 0.01% of rows, b is 0 in half of them: a custom plan of
+		-- a = 1 AND b = 0 scans g_a alone; a generic one, knowing neither,
+		-- ANDs both indexes
+		CREATE TABLE g (id int, a int, b int, pad text);
+		INSERT INTO g SELECT i, CASE WHEN i % 10000 = 0 THEN 1 ELSE i % 9 + 2 END,
+		                        CASE WHEN i % 2 = 0 THEN 0 ELSE i % 999 + 1 END, repeat('x', 50)
+		  FROM generate_series(1, 100000) i;
+		CREATE INDEX g_a ON g (a);
+		CREATE INDEX g_b ON g (b);
+		ANALYZE t, u, g;
 	});
 	return $node;
 }
@@ -189,6 +198,25 @@ for my $method (@methods)
 	like(one($node, "SELECT status_reason FROM pgperf.pins WHERE queryid = $qid2"),
 		qr/public\.u_v, which no longer exists/, "$method: the reason names the index");
 	$node->safe_psql('postgres', "SELECT pgperf.unpin($qid2)");
+
+	# --- a switch to a generic plan -------------------------------------------
+	my $prep = "PREPARE q(int, int) AS SELECT count(pad) FROM g WHERE a = \$1 AND b = \$2;\n";
+	run_n($node, 'EXECUTE q(1, 0)', 6, $prep . "SET plan_cache_mode = force_custom_plan;\n");
+	my ($qid3, $good3) = split /\|/, one($node,
+		q{SELECT queryid, planid FROM pgperf.statements WHERE query LIKE '%FROM g WHERE%'});
+	$node->safe_psql('postgres', 'SELECT pgperf.mark()');
+	run_n($node, 'EXECUTE q(1, 0)', 6, $prep . "SET plan_cache_mode = force_generic_plan;\n");
+	my $bad3 = current_plans($node, '%FROM g WHERE%');
+	isnt($bad3, $good3, "$method: the generic plan is another plan");
+	like(one($node, "SELECT plan FROM pgperf.plans WHERE planid = $bad3"), qr/BitmapAnd/,
+		"$method: the generic plan ANDs both indexes");
+	one($node, "SELECT pgperf.pin($qid3, $good3)");
+	run_n($node, 'EXECUTE q(1, 0)', 6, $prep . "SET plan_cache_mode = force_generic_plan;\n");
+	is(current_plans($node, '%FROM g WHERE%'), $good3,
+		"$method: the generic plan is planned under the pin: the custom plan's shape");
+	is(one($node, "SELECT plans_before::text || ' -> ' || plans_after::text FROM pgperf.compare() WHERE queryid = $qid3"),
+		"{$bad3} -> {$good3}", "$method: compare() shows the plan back after the switch");
+	$node->safe_psql('postgres', "SELECT pgperf.unpin($qid3)");
 
 	# --- who may pin ------------------------------------------------------------
 	$node->safe_psql('postgres', q{CREATE ROLE pinner LOGIN});
