@@ -420,6 +420,7 @@ open_pin_window(const char *what, uint64 queryid, uint64 planid)
 
 /* ---------- pin() ---------- */
 
+/* Pins plan (queryid, planid) of this database, checked by replanning; see the file header. */
 void
 PgperfPinMake(uint64 queryid, uint64 planid, bool is_auto, uint64 replaced_planid,
 			  double replaced_mean_ms, PgperfPinResult *result)
@@ -633,6 +634,7 @@ PgperfPinMake(uint64 queryid, uint64 planid, bool is_auto, uint64 replaced_plani
 	result->pinned_at = pinned_at;
 }
 
+/* pgperf.pin(queryid, planid): returns the pin made. */
 Datum
 pgperf_pin(PG_FUNCTION_ARGS)
 {
@@ -666,6 +668,7 @@ pgperf_pin(PG_FUNCTION_ARGS)
 
 /* ---------- unpin() ---------- */
 
+/* Removes the pin of queryid and what it installed; false if there is none (or, with only_auto, it was made by hand). */
 bool
 PgperfUnpinMake(uint64 queryid, bool only_auto, char **what)
 {
@@ -731,6 +734,7 @@ PgperfUnpinMake(uint64 queryid, bool only_auto, char **what)
 	return true;
 }
 
+/* pgperf.unpin(queryid). */
 Datum
 pgperf_unpin(PG_FUNCTION_ARGS)
 {
@@ -848,6 +852,7 @@ status_visit(PgperfEntryCopy *copy, void *arg)
 	}
 }
 
+/* Returns the status of a pin, with its reason and the executions since the pin. */
 const char *
 PgperfPinStatus(uint64 queryid, uint64 planid, TimestampTz since, const char *method,
 				const char *target, const char *enforcement, List *indexes,
@@ -900,6 +905,7 @@ PgperfPinStatus(uint64 queryid, uint64 planid, TimestampTz since, const char *me
 	return "pending";
 }
 
+/* pgperf.pin_status(...): one pin's status, for the pins view. */
 Datum
 pgperf_pin_status(PG_FUNCTION_ARGS)
 {

@@ -28,6 +28,7 @@
 #include "compat.h"
 #include "pin.h"
 
+/* Reports whether pg_plan_advice and pg_stash_advice are both loaded here. */
 bool
 PgperfAdviceLoaded(void)
 {
@@ -35,6 +36,7 @@ PgperfAdviceLoaded(void)
 		PgperfModuleLoaded("pg_stash_advice.stash_name");
 }
 
+/* Returns the stash this session's pg_stash_advice.stash_name names, or NULL. */
 char *
 PgperfAdviceStash(void)
 {
@@ -43,6 +45,7 @@ PgperfAdviceStash(void)
 	return (name && name[0]) ? pstrdup(name) : NULL;
 }
 
+/* Returns why advice cannot pin here (and a hint), or NULL if it can. */
 const char *
 PgperfAdviceUnavailable(const char **hint)
 {
@@ -103,6 +106,7 @@ stash_exists(const char *nsp, const char *stash)
 	return SPI_processed > 0;
 }
 
+/* Reports whether the stash has advice for queryid; sets *advice to it. */
 bool
 PgperfAdviceExisting(const char *stash, uint64 queryid, char **advice)
 {
@@ -131,6 +135,7 @@ PgperfAdviceExisting(const char *stash, uint64 queryid, char **advice)
 	return found;
 }
 
+/* Stashes advice for queryid, creating the stash if needed. */
 void
 PgperfAdviceInstall(const char *stash, uint64 queryid, const char *advice)
 {
@@ -150,6 +155,7 @@ PgperfAdviceInstall(const char *stash, uint64 queryid, const char *advice)
 	SPI_finish();
 }
 
+/* Removes the stash's advice for queryid if it is still 'advice'; reports whether it did. */
 bool
 PgperfAdviceRemove(const char *stash, uint64 queryid, const char *advice)
 {

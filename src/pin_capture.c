@@ -322,6 +322,7 @@ walk(PinWalk *w, Plan *plan)
 	appendStringInfoChar(t, ')');
 }
 
+/* Appends the pin section of a plan (see the file header). */
 void
 PgperfPinCapture(PlannedStmt *stmt, StringInfo buf)
 {
@@ -376,6 +377,7 @@ PgperfModuleLoaded(const char *guc)
 /* Whether this backend asked pg_plan_advice for advice already. */
 static bool advice_requested = false;
 
+/* Asks pg_plan_advice, once per backend where it is loaded, to generate advice for every plan. */
 void
 PgperfPinBeforePlanning(void)
 {

@@ -63,6 +63,7 @@ read_name(const char **p)
 	return buf.data;
 }
 
+/* Parses a pin section; NULL if it is not one. */
 PgperfPinInfo *
 PgperfPinParse(const char *section)
 {
@@ -180,6 +181,7 @@ scan_kind(const SNode *n)
 	return NULL;
 }
 
+/* Reports whether a node is a join. */
 static bool
 is_join(const SNode *n)
 {
@@ -360,6 +362,7 @@ top_join(const SNode *n)
 	return top_join(linitial(n->kids));
 }
 
+/* Returns the hints that should give the plan back, or NULL with *why_not. */
 char *
 PgperfHintsFromPlan(const PgperfPinInfo *info, char **why_not)
 {
@@ -432,6 +435,7 @@ PgperfHintsFromPlan(const PgperfPinInfo *info, char **why_not)
 
 /* ---------- the hint table ---------- */
 
+/* Reports whether pg_hint_plan is loaded in this backend. */
 bool
 PgperfHintsLoaded(void)
 {
@@ -451,6 +455,7 @@ spi_run(const char *sql, int nargs, Oid *types, Datum *values, bool read_only)
 	return rc;
 }
 
+/* Returns why hints cannot pin here (and a hint), or NULL if they can. */
 const char *
 PgperfHintsUnavailable(const char **hint)
 {
@@ -499,6 +504,7 @@ PgperfHintsUnavailable(const char **hint)
 	return why;
 }
 
+/* Returns the id of the hint table's row for queryid (all applications), or 0; sets *hints. */
 int64
 PgperfHintsExisting(uint64 queryid, char **hints)
 {
@@ -525,6 +531,7 @@ PgperfHintsExisting(uint64 queryid, char **hints)
 	return id;
 }
 
+/* Writes the row of a pin into the hint table; returns its id. */
 int64
 PgperfHintsInstall(uint64 queryid, const char *hints)
 {
@@ -545,6 +552,7 @@ PgperfHintsInstall(uint64 queryid, const char *hints)
 	return id;
 }
 
+/* Removes the row pin() wrote, if it is still as written; reports whether it did. */
 bool
 PgperfHintsRemove(int64 id, uint64 queryid, const char *hints)
 {
@@ -562,6 +570,7 @@ PgperfHintsRemove(int64 id, uint64 queryid, const char *hints)
 	return removed;
 }
 
+/* Reports whether the row pin() wrote is still there as written. */
 bool
 PgperfHintsPresent(int64 id, uint64 queryid, const char *hints)
 {

@@ -92,6 +92,7 @@ static PinShared *pin_shared = NULL;
 
 PGDLLEXPORT void pgperf_pin_worker_main(Datum arg);
 
+/* Returns the size of the auto_pin shared state. */
 Size
 PgperfPinShmemSize(void)
 {
@@ -135,6 +136,7 @@ remove_db_locked(Oid dbid)
 		}
 }
 
+/* Queues the pinning of a regressed change's old plan (the watcher; a spinlock, no error). */
 void
 PgperfPinRequest(Oid dbid, uint64 queryid, uint64 old_planid, uint64 new_planid,
 				 double new_mean_ms)
@@ -212,6 +214,7 @@ list_databases(void)
 	return dbs;
 }
 
+/* Starts the next per-database pin worker, one at a time (the watcher). */
 void
 PgperfPinStartWorkers(void)
 {
@@ -350,6 +353,7 @@ read_pins(MemoryContext cxt)
 /* Runs one step in a transaction of its own; logs its error, if any. */
 typedef void (*PinStep) (void *arg);
 
+/* Runs step(arg) in a transaction of its own; logs its error and reports whether it succeeded. */
 static bool
 in_transaction(PinStep step, void *arg, const char *what)
 {
@@ -471,6 +475,7 @@ typedef struct ReadArg
 	List	   *pins;
 } ReadArg;
 
+/* Step: whether pgperf is installed in this database, and its pins. */
 static void
 read_step(void *arg)
 {
@@ -481,6 +486,7 @@ read_step(void *arg)
 		ra->pins = read_pins(ra->cxt);
 }
 
+/* The per-database pin worker: requests, rechecks, judgement (see the file header). */
 void
 pgperf_pin_worker_main(Datum arg)
 {
