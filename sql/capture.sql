@@ -7,7 +7,7 @@ SET pgperf.track = top;
 
 CREATE TABLE cap (id int PRIMARY KEY, grp int, payload text);
 INSERT INTO cap SELECT g, g % 10, repeat('x', 50) FROM generate_series(1, 1000) g;
-ANALYZE cap;
+VACUUM ANALYZE cap;
 -- clean buffers, so that the writes below dirty them
 CHECKPOINT;
 

@@ -7,13 +7,13 @@ SET pgperf.track = 'all';
 -- rows of a group stored together: an index finds a group in a few blocks
 CREATE TABLE cmp (id int, grp int, pad text);
 INSERT INTO cmp SELECT g, g / 100, repeat('x', 100) FROM generate_series(1, 100000) g;
-ANALYZE cmp;
+VACUUM ANALYZE cmp;
 -- a Channable-like table: long URLs, a composite index on the dates
 CREATE TABLE img (id int, url text, download_after timestamptz, referenced_at timestamptz);
 INSERT INTO img SELECT g, 'https://www.example.com/images/catalogue/' || md5(g::text) || '/large.jpg',
        now(), now() FROM generate_series(1, 20000) g;
 CREATE INDEX img_dates ON img (download_after, referenced_at);
-ANALYZE img;
+VACUUM ANALYZE img;
 SELECT pgperf.reset() IS NOT NULL AS t;
 SELECT pgperf.mark('before') AS w0 \gset
 

@@ -47,8 +47,10 @@ SET pgperf.max = 10;
 SET pgperf.text_area_size = '1MB';
 -- pgperf's prefix is reserved: a misspelt setting is an error, not a silent no-op
 SET pgperf.trak = 'top';
--- out of range
+-- out of range (the message's unit format varies by major: its SQLSTATE)
+\set VERBOSITY sqlstate
 SET pgperf.max_text_length = 10;
+\set VERBOSITY default
 SET pgperf.track = 'sometimes';
 
 DROP TABLE err_t;

@@ -35,7 +35,7 @@ BEGIN PERFORM pg_sleep(0.001); RETURN $1 > 0; END $$ COST 0.001;
 CREATE TABLE fl_big (id int, note text);
 INSERT INTO fl_big SELECT g, 'n' || g FROM generate_series(1, 5000) g;
 CREATE INDEX fl_big_id ON fl_big (id);
-ANALYZE fl_big;
+VACUUM ANALYZE fl_big;
 SET pgperf.compare_min_calls = 5;
 SELECT pgperf.mark('indexed') AS w0 \gset
 SELECT count(*) FROM fl_big WHERE id = 10 AND fl_slow(id);

@@ -9,7 +9,7 @@ SET pgperf.track = top;
 CREATE TABLE pc (id int, grp int, pad text) WITH (autovacuum_enabled = off);
 INSERT INTO pc SELECT g, g / 100, repeat('x', 100) FROM generate_series(1, 100000) g;
 CREATE INDEX pc_grp ON pc (grp);
-ANALYZE pc;
+VACUUM ANALYZE pc;
 SELECT pgperf.reset() IS NOT NULL AS t;
 SET pgperf.compare_min_change = 0.5;
 
@@ -52,7 +52,7 @@ SELECT count(*) AS changes FROM pgperf.plan_changes WHERE query LIKE 'SELECT cou
 -- in time here is fine, the point is the change is recorded with its window
 CREATE TABLE pc2 (id int PRIMARY KEY, grp int);
 INSERT INTO pc2 SELECT g, g / 100 FROM generate_series(1, 1000) g;
-ANALYZE pc2;
+VACUUM ANALYZE pc2;
 SELECT count(*) FROM pc2 a JOIN pc2 b USING (grp) \g /dev/null
 SELECT pgperf.mark('merge joins') AS w_merge \gset
 SET enable_hashjoin = off;

@@ -3,7 +3,7 @@
 --
 CREATE TABLE ps (id int PRIMARY KEY, grp int, note text);
 INSERT INTO ps SELECT g, g % 10, 'n' || g FROM generate_series(1, 10000) g;
-ANALYZE ps;
+VACUUM ANALYZE ps;
 
 SELECT pgperf.plan_shape('SELECT note FROM ps WHERE id = 42');
 SELECT pgperf.plan_shape('SELECT grp, count(*) FROM ps GROUP BY grp ORDER BY grp');

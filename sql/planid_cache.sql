@@ -10,13 +10,13 @@ CREATE TABLE pc_pt2 PARTITION OF pc_pt FOR VALUES IN (2);
 CREATE TABLE pc_pt3 PARTITION OF pc_pt FOR VALUES IN (3);
 CREATE INDEX pc_pt_v ON pc_pt (v);
 INSERT INTO pc_pt SELECT 1 + g % 3, g FROM generate_series(1, 3000) g;
-ANALYZE pc_pt;
+VACUUM ANALYZE pc_pt;
 
 -- a table where one value is rare and another common: two shapes
 CREATE TABLE pc_skew (id int, grp int);
 INSERT INTO pc_skew SELECT g, CASE WHEN g = 1 THEN 1 ELSE 2 END FROM generate_series(1, 20000) g;
 CREATE INDEX pc_skew_grp ON pc_skew (grp);
-ANALYZE pc_skew;
+VACUUM ANALYZE pc_skew;
 
 SELECT pgperf.reset() IS NOT NULL AS t;
 

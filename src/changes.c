@@ -9,7 +9,8 @@
  * statement), or an execution under an unknown plan fails, a change is
  * recorded here with the old and the new planid and the window.  Changes are
  * kept in a ring of pgperf.max_plan_changes slots under pgperf_shared->lock;
- * the oldest go first, and are counted.
+ * the oldest go first, and are counted, except that a role holding half the
+ * ring loses its own oldest: one role cannot flood the others' changes out.
  *
  * Nothing is judged when a change is recorded.  pgperf.plan_changes judges
  * each one when it is read, with compare()'s rules (judge.c): the old plan's
@@ -105,7 +106,27 @@ PgperfNoteChangeLocked(uint64 queryid, Oid userid, Oid dbid, uint64 old_planid,
 
 	if (c->count == c->capacity)
 	{
-		close_change(PgperfChangeAt(0));
+		int			victim = 0;
+		int			mine = 0;
+		int			my_oldest = -1;
+
+		/*
+		 * The oldest change goes; but a role that holds half the ring loses
+		 * its own oldest instead, so that no role can push the others' plan
+		 * changes out (a storm of new statements is cheap to make).
+		 */
+		for (int i = 0; i < c->count; i++)
+			if (PgperfChangeAt(i)->userid == userid)
+			{
+				if (my_oldest < 0)
+					my_oldest = i;
+				mine++;
+			}
+		if (mine * 2 >= c->capacity)
+			victim = my_oldest;
+		close_change(PgperfChangeAt(victim));
+		for (int i = victim; i > 0; i--)
+			*PgperfChangeAt(i) = *PgperfChangeAt(i - 1);
 		c->head = (c->head + 1) % c->capacity;
 		c->count--;
 		c->dropped++;

@@ -183,7 +183,7 @@ typedef struct CompareScan
 {
 	Sides		sides;
 	uint64		queryid;		/* only this statement, or 0 */
-	uint64		own[PGPERF_OWN_MAX];
+	PgperfQueryKey own[PGPERF_OWN_MAX];
 	int			nown;
 	bool		all_stats;
 	HTAB	   *wincalls;		/* pass 1 of per-statement sides */
@@ -205,7 +205,7 @@ ours(const PgperfStatKey *key, const CompareScan *g)
 {
 	return key->dbid == MyDatabaseId &&
 		(g->queryid == 0 || key->queryid == g->queryid) &&
-		!PgperfIsOwn(g->own, g->nown, key->queryid);
+		!PgperfIsOwn(g->own, g->nown, key);
 }
 
 /* Pass 1: entries of the windows up to the after side; under the lock. */

@@ -61,6 +61,7 @@
 #include "tcop/utility.h"
 #include "utils/memutils.h"
 #include "utils/portal.h"
+#include "utils/resowner.h"
 #include "utils/timestamp.h"
 
 #include "capture.h"
@@ -89,6 +90,9 @@ typedef struct PgperfExec
 	QueryDesc  *qd;
 	uint64		queryid;		/* the plan's, or the one DECLARE gave its cursor */
 	uint64		planid;
+	Oid			userid;			/* the role it started as (an error may come
+								 * from inside a SECURITY DEFINER function) */
+	int			level;			/* nesting_level when it started */
 	uint32		window_id;
 	bool		toplevel;
 	bool		failed;			/* counted as failed: not as a call */
@@ -175,13 +179,45 @@ exec_find(QueryDesc *qd)
 	return NULL;
 }
 
+/* Reports whether the statement of 'qd' names pgperf's schema. */
+static bool
+names_pgperf(QueryDesc *qd)
+{
+	int			len;
+	const char *text = PgperfStatementText(qd, &len);
+
+	for (int i = 0; i + 7 <= len; i++)
+		if (strncmp(text + i, "pgperf.", 7) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Fills 'keys' with pgperf's own statements among the open executions: the
+ * one that called the pgperf function now running (it runs one level below
+ * that statement's start), and those around it whose text names pgperf's
+ * schema (SELECT * FROM pgperf.check_baseline(...) runs its own queries of
+ * the statistics).  Not a statement that merely fired code calling pgperf: a
+ * trigger reading pgperf.info must not hide the INSERT that fired it.  Each
+ * as the role and database it runs as.
+ */
 int
-PgperfOpenQueryIds(uint64 *ids, int max)
+PgperfOwnOpenStatements(PgperfQueryKey *keys, int max)
 {
 	int			n = 0;
 
 	for (int i = 0; i < n_open && n < max; i++)
-		ids[n++] = open_execs[i]->queryid;
+	{
+		PgperfExec *ex = open_execs[i];
+
+		if (ex->level != nesting_level - 1 && !names_pgperf(ex->qd))
+			continue;
+		memset(&keys[n], 0, sizeof(keys[n]));
+		keys[n].queryid = ex->queryid;
+		keys[n].userid = ex->userid;
+		keys[n].dbid = MyDatabaseId;
+		n++;
+	}
 	return n;
 }
 
@@ -251,9 +287,7 @@ note_failure_deferred(const PgperfStatKey *key, double ms,
 			pf->texts = copy_noerror(texts, sizeof(*texts));
 			if (pf->texts != NULL)
 			{
-				pf->texts->blob = copy_noerror(texts->blob, texts->plan_len +
-											   texts->sample_len + texts->params_len +
-											   texts->path_len + texts->pin_len);
+				pf->texts->blob = copy_noerror(texts->blob, PgperfPlanTextsLen(texts));
 				if (pf->texts->blob == NULL)
 				{
 					pfree(pf->texts);
@@ -377,7 +411,7 @@ capture_new_plan(QueryDesc *qd, PgperfExec *ex, uint64 generation)
 	memset(&pk, 0, sizeof(pk));
 	pk.queryid = ex->queryid;
 	pk.planid = ex->planid;
-	pk.userid = GetUserId();
+	pk.userid = ex->userid;
 	pk.dbid = MyDatabaseId;
 	if (PgperfRecordExists(pgperf_plan_hash, &pk))
 	{
@@ -479,6 +513,8 @@ pgperf_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	ex->qd = queryDesc;
 	ex->queryid = queryid;
 	ex->planid = key.planid;
+	ex->userid = key.userid;
+	ex->level = nesting_level;
 	ex->window_id = key.window_id;
 	ex->toplevel = key.toplevel;
 	ex->failed = false;
@@ -500,7 +536,7 @@ exec_key(const QueryDesc *qd, const PgperfExec *ex, PgperfStatKey *key)
 	memset(key, 0, sizeof(*key));
 	key->queryid = ex->queryid;
 	key->planid = ex->planid;
-	key->userid = GetUserId();
+	key->userid = ex->userid;
 	key->dbid = MyDatabaseId;
 	key->window_id = ex->window_id;
 	key->toplevel = ex->toplevel;
@@ -662,6 +698,56 @@ pgperf_ExecutorEnd(QueryDesc *queryDesc)
 }
 
 /*
+ * Returns the normalized text of a statement, or, when normalizing fails, its
+ * text as it is (cut); NULL in parallel mode, where this cannot be done
+ * safely.  Normalizing lexes the text again, with the settings of now: a
+ * statement parsed before a SET standard_conforming_strings of the same
+ * message can fail to lex, and a user's statement must not fail because of
+ * pgperf.  So the lexing runs in a subtransaction of its own (once per new
+ * statement per backend: the known-records cache keeps it off the hot path).
+ */
+static char *
+normalize_safely(const char *text, int len, int location,
+				 const JumbleState *jstate, int *out_len)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	char	   *volatile norm = NULL;
+
+	if (IsInParallelMode())
+		return NULL;
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		norm = PgperfNormalizeQuery(text, len, location, jstate,
+									pgperf_max_text_length, out_len);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+			ReThrowError(edata);
+		FreeErrorData(edata);
+		*out_len = len > pgperf_max_text_length ?
+			pg_mbcliplen(text, len, pgperf_max_text_length) : len;
+		norm = pnstrdup(text, *out_len);
+	}
+	PG_END_TRY();
+	return norm;
+}
+
+/*
  * Makes sure the statement 'queryid' has a query record, normalizing its text
  * (the statement at 'location'/'len' of 'source') with the constants 'jstate'
  * found (NULL: none to replace).  Does nothing if the record exists.
@@ -698,8 +784,9 @@ store_normalized_text(uint64 queryid, const char *source, int location, int len,
 	}
 	else
 	{
-		norm = PgperfNormalizeQuery(text, len, location, jstate,
-									pgperf_max_text_length, &norm_len);
+		norm = normalize_safely(text, len, location, jstate, &norm_len);
+		if (norm == NULL)
+			return;				/* left to the statement's ExecutorEnd */
 		PgperfStoreQueryText(&key, norm, norm_len);
 		pfree(norm);
 	}

@@ -21,8 +21,9 @@ extern int	pgperf_max_sample_length;
 /* While set, this backend's statements are not measured (a trial's replays). */
 extern bool pgperf_paused;
 
-/* Copies the queryids of this backend's open executions; returns how many. */
-extern int	PgperfOpenQueryIds(uint64 *ids, int max);
+/* Fills 'keys' with pgperf's own statements among the open executions. */
+struct PgperfQueryKey;
+extern int	PgperfOwnOpenStatements(struct PgperfQueryKey *keys, int max);
 
 /* Installs every hook, chaining to the ones already installed. */
 extern void PgperfInstallHooks(void);

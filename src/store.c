@@ -226,21 +226,23 @@ PgperfRequireShmem(void)
 }
 
 /*
- * Notes the statements this backend is running (the one that called a pgperf
- * function, and those it is nested in) as pgperf's own: report() and
- * compare() leave them out of the workload, since mark(), checks and reads of
- * the statistics are not the application's.  A few per backend are
+ * Notes the statements this backend is running that are pgperf's own (see
+ * PgperfOwnOpenStatements: the one that called a pgperf function, and those
+ * around it that name pgperf), for their role and database only: report() and compare() leave them out of the workload, since
+ * mark(), checks and reads of the statistics are not the application's.  (By
+ * queryid alone, a role could hide another's statement: from 18 on the same
+ * text has the same queryid in every database.)  A few per backend are
  * remembered, so that the lock is taken once per statement, not per call.
  * Under the exclusive lock: a few words written to a ring.
  */
 void
 PgperfNoteOwnStatements(void)
 {
-	static uint64 noted[16];
+	static PgperfQueryKey noted[16];
 	static int	nnoted = 0;
 	static int64 noted_since = 0;
-	uint64		ids[8];
-	int			n = PgperfOpenQueryIds(ids, lengthof(ids));
+	PgperfQueryKey keys[8];
+	int			n = PgperfOwnOpenStatements(keys, lengthof(keys));
 	bool		missing = false;
 	TimestampTz since;
 
@@ -257,7 +259,7 @@ PgperfNoteOwnStatements(void)
 	{
 		missing = true;
 		for (int k = 0; k < nnoted; k++)
-			if (noted[k] == ids[i])
+			if (memcmp(&noted[k], &keys[i], sizeof(PgperfQueryKey)) == 0)
 				missing = false;
 	}
 	if (!missing)
@@ -266,9 +268,13 @@ PgperfNoteOwnStatements(void)
 	LWLockAcquire(pgperf_shared->lock, LW_EXCLUSIVE);
 	for (int i = 0; i < n; i++)
 	{
-		if (ids[i] == 0 || PgperfIsOwn(pgperf_shared->own, pgperf_shared->own_count, ids[i]))
+		bool		known = false;
+
+		for (int k = 0; k < pgperf_shared->own_count && !known; k++)
+			known = memcmp(&pgperf_shared->own[k], &keys[i], sizeof(PgperfQueryKey)) == 0;
+		if (keys[i].queryid == 0 || known)
 			continue;
-		pgperf_shared->own[pgperf_shared->own_next] = ids[i];
+		pgperf_shared->own[pgperf_shared->own_next] = keys[i];
 		pgperf_shared->own_next = (pgperf_shared->own_next + 1) % PGPERF_OWN_MAX;
 		if (pgperf_shared->own_count < PGPERF_OWN_MAX)
 			pgperf_shared->own_count++;
@@ -276,29 +282,30 @@ PgperfNoteOwnStatements(void)
 	LWLockRelease(pgperf_shared->lock);
 	for (int i = 0; i < n; i++)
 	{
-		noted[nnoted % lengthof(noted)] = ids[i];
+		noted[nnoted % lengthof(noted)] = keys[i];
 		nnoted = Min(nnoted + 1, (int) lengthof(noted));
 	}
 }
 
-/* Copies the queryids of pgperf's own statements; under the lock, a copy. */
+/* Copies pgperf's own statements; under the lock, a copy. */
 int
-PgperfOwnStatements(uint64 *ids)
+PgperfOwnStatements(PgperfQueryKey *own)
 {
 	int			n;
 
 	LWLockAcquire(pgperf_shared->lock, LW_SHARED);
 	n = pgperf_shared->own_count;
-	memcpy(ids, pgperf_shared->own, sizeof(uint64) * n);
+	memcpy(own, pgperf_shared->own, sizeof(PgperfQueryKey) * n);
 	LWLockRelease(pgperf_shared->lock);
 	return n;
 }
 
 bool
-PgperfIsOwn(const uint64 *ids, int n, uint64 queryid)
+PgperfIsOwn(const PgperfQueryKey *own, int n, const PgperfStatKey *key)
 {
 	for (int i = 0; i < n; i++)
-		if (ids[i] == queryid)
+		if (own[i].queryid == key->queryid && own[i].userid == key->userid &&
+			own[i].dbid == key->dbid)
 			return true;
 	return false;
 }
@@ -414,8 +421,7 @@ plan_record_create(const PgperfPlanKey *pk, const PgperfPlanTexts *t,
 {
 	PgperfPlanEntry *pr;
 	PgperfTextRef ref;
-	uint32		len = t->plan_len + t->sample_len + t->params_len + t->path_len +
-		t->pin_len;
+	uint32		len = PgperfPlanTextsLen(t);
 
 	PgperfTextStore(t->blob, len, &ref);
 	pr = hash_search(pgperf_plan_hash, pk, HASH_ENTER_NULL, NULL);

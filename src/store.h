@@ -160,7 +160,7 @@ typedef struct PgperfShared
 	/* pgperf's own statements (see PgperfNoteOwnStatements), a ring */
 	int32		own_count;
 	int32		own_next;
-	uint64		own[PGPERF_OWN_MAX];
+	PgperfQueryKey own[PGPERF_OWN_MAX];
 } PgperfShared;
 
 /* What one execution adds to its entry. */
@@ -201,6 +201,13 @@ typedef struct PgperfPlanTexts
 	char		origin;
 	double		est_cost;
 } PgperfPlanTexts;
+
+/* The bytes of a plan record's blob: every text PgperfPlanTexts holds. */
+static inline uint32
+PgperfPlanTextsLen(const PgperfPlanTexts *t)
+{
+	return t->plan_len + t->sample_len + t->params_len + t->path_len + t->pin_len;
+}
 
 /* What the slow path must prepare before creating an entry. */
 typedef struct PgperfNeeds
@@ -244,10 +251,10 @@ extern void PgperfShmemInit(void);
 extern void PgperfRequireShmem(void);
 /* Remembers the statements now running as pgperf's own (store.c). */
 extern void PgperfNoteOwnStatements(void);
-/* Copies the queryids of pgperf's own statements; returns how many. */
-extern int	PgperfOwnStatements(uint64 *ids);
-/* Reports whether 'queryid' is in a copy made by PgperfOwnStatements. */
-extern bool PgperfIsOwn(const uint64 *ids, int n, uint64 queryid);
+/* Copies pgperf's own statements (PGPERF_OWN_MAX slots); returns how many. */
+extern int	PgperfOwnStatements(PgperfQueryKey *own);
+/* Reports whether an entry's statement is in a copy of pgperf's own. */
+extern bool PgperfIsOwn(const PgperfQueryKey *own, int n, const PgperfStatKey *key);
 /* Raises an error if argument 'n' ('name') of an SQL function is NULL (views.c). */
 extern void PgperfRequireArg(FunctionCallInfo fcinfo, int n, const char *name);
 

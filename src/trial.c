@@ -6,8 +6,14 @@
  *
  * The DDL is parsed with the server's parser and must be exactly one CREATE
  * INDEX (not CONCURRENTLY) on a table the caller owns; nothing runs
- * otherwise.  Then, inside one subtransaction that holds a SHARE lock on the
- * table (which blocks other sessions' writes to it, not their reads):
+ * otherwise.  The table is locked in SHARE ROW EXCLUSIVE mode in the caller's
+ * transaction, before anything else, and stays locked until that transaction
+ * ends: other sessions' writes, VACUUM and index builds on it wait, their
+ * reads do not.  The lock must outlive the trial: CREATE INDEX sets the
+ * table's size figures and relhasindex in place, the trial puts them back
+ * after its rollback, and an index another session built meanwhile would
+ * otherwise lose relhasindex (and its inserts).  Then, inside one
+ * subtransaction:
  *
  *	1. Candidates (trial_candidates.c): the captured statements of this
  *	   database whose roles' privileges the caller has, one sample each,
@@ -173,8 +179,9 @@ run_trial(Trial *t, RawStmt *raw, const char *ddl)
 	IndexStmt  *stmt = (IndexStmt *) raw->stmt;
 	Relation	rel;
 
+	/* locked already, in the caller's transaction (pgperf_try_index) */
 	t->relid = RangeVarGetRelidExtended(stmt->relation,
-										t->hypothetical ? AccessShareLock : ShareLock,
+										t->hypothetical ? AccessShareLock : ShareRowExclusiveLock,
 										0, RangeVarCallbackOwnsRelation, NULL);
 	rel = table_open(t->relid, NoLock);
 	if (rel->rd_rel->relkind != RELKIND_RELATION &&
@@ -246,6 +253,10 @@ pgperf_try_index(PG_FUNCTION_ARGS)
 				 errmsg("cannot try an index in a read-only transaction"),
 				 errhint("Use a read-write transaction, or hypothetical => true.")));
 	raw = parse_ddl(ddl);
+	/* the lock the whole trial and the restore of pg_class run under */
+	(void) RangeVarGetRelidExtended(((IndexStmt *) raw->stmt)->relation,
+									t.hypothetical ? AccessShareLock : ShareRowExclusiveLock,
+									0, RangeVarCallbackOwnsRelation, NULL);
 
 	InitMaterializedSRF(fcinfo, 0);
 	TrialInitTimeout();

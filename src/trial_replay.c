@@ -58,6 +58,7 @@
 #include "miscadmin.h"
 #include "parser/parser.h"
 #include "storage/bufmgr.h"
+#include "storage/ipc.h"
 #include "storage/latch.h"
 #include "tcop/tcopprot.h"
 #include "tcop/utility.h"
@@ -94,12 +95,49 @@ trial_timeout_handler(void)
 	SetLatch(MyLatch);
 }
 
-/* Registers the per-pass timeout, once per backend. */
+/*
+ * The last resort, for a replay that does not stop when canceled: user code
+ * can catch query_canceled (a PL/pgSQL EXCEPTION block in a loop), as it can
+ * catch statement_timeout anywhere, and hold the trial, its table lock and
+ * this session forever.  TRIAL_KILL_GRACE_MS after the pass's own limit the
+ * session is ended, as pg_terminate_backend() would end it, and the reason
+ * logged as the backend exits.
+ */
+#define TRIAL_KILL_GRACE_MS		5000
+
+static TimeoutId trial_kill_id = MAX_TIMEOUTS;
+static volatile sig_atomic_t trial_killed = false;
+
+static void
+trial_kill_handler(void)
+{
+	trial_killed = true;
+	InterruptPending = true;
+	ProcDiePending = true;
+	SetLatch(MyLatch);
+}
+
+/* Says, as the backend exits, why a trial ended its session. */
+static void
+trial_kill_log(int code, Datum arg)
+{
+	if (trial_killed)
+		ereport(LOG,
+				(errmsg("pgperf: try_index() ended its session: a replayed statement did not stop when canceled"),
+				 errdetail("Its code catches the cancel (an EXCEPTION block catching query_canceled, say); it ran %d ms past its limit.",
+						   TRIAL_KILL_GRACE_MS)));
+}
+
+/* Registers the per-pass timeouts, once per backend. */
 void
 TrialInitTimeout(void)
 {
 	if (trial_timeout_id == MAX_TIMEOUTS)
+	{
 		trial_timeout_id = RegisterTimeout(USER_TIMEOUT, trial_timeout_handler);
+		trial_kill_id = RegisterTimeout(USER_TIMEOUT, trial_kill_handler);
+		before_shmem_exit(trial_kill_log, (Datum) 0);
+	}
 }
 
 /* Returns the milliseconds since the trial started. */
@@ -156,11 +194,15 @@ run_as(Oid role, const char *search_path, int timeout_ms, bool keep,
 									 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 		trial_timed_out = false;
 		if (timeout_ms > 0)
+		{
 			enable_timeout_after(trial_timeout_id, timeout_ms);
+			enable_timeout_after(trial_kill_id, timeout_ms + TRIAL_KILL_GRACE_MS);
+		}
 
 		code(arg);
 
 		disable_timeout(trial_timeout_id, false);
+		disable_timeout(trial_kill_id, false);
 		AtEOXact_GUC(false, save_nestlevel);
 		SetUserIdAndSecContext(save_userid, save_sec_context);
 		MemoryContextSwitchTo(cxt);
@@ -174,6 +216,7 @@ run_as(Oid role, const char *search_path, int timeout_ms, bool keep,
 	PG_CATCH();
 	{
 		disable_timeout(trial_timeout_id, false);
+		disable_timeout(trial_kill_id, false);
 		MemoryContextSwitchTo(cxt);
 		edata = CopyErrorData();
 		FlushErrorState();

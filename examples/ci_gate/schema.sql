@@ -19,4 +19,4 @@ INSERT INTO orders
 SELECT g, 1 + (g * 7919) % 2000, timestamptz '2024-01-01' + g * interval '13 minutes',
        500 + (g * 31) % 20000
   FROM generate_series(1, 40000) g;
-ANALYZE customers, orders;
+VACUUM ANALYZE customers, orders;

@@ -16,12 +16,10 @@
 #    come back and pgperf works.
 #  - After an immediate shutdown (stop 'immediate', which PostgreSQL treats
 #    as a crash: recovery at the next start, cumulative statistics reset) no
-#    statistics come back either.  See the comment at that test: with the
-#    current code this part FAILS, the dump is written at immediate shutdown.
+#    statistics come back either (see the comment at that test).
 #  - A dump loaded with a lower pgperf.max keeps at most pgperf.max entries,
 #    counts the rest as evictions, and what it keeps is consistent (entries
-#    with their texts, no orphan plan records, reset empties all).  With the
-#    current code the consistency part FAILS; see the comment there.
+#    with their texts, no orphan plan records, reset empties all).
 use strict;
 use warnings;
 
@@ -290,20 +288,16 @@ is( untracked(
 # Immediate shutdown
 # ---------------------------------------------------------------------------
 
-# What really happens (checked on PostgreSQL 15.20): "pg_ctl stop -m
-# immediate" makes the postmaster SIGQUIT every child and, once they are
-# gone, exit with status 0.  pgperf's dump callback only tests that status
-# ("code != 0" means crash), so it DOES write pg_stat/pgperf.stat, from shared
-# memory that backends killed at arbitrary points may have left half-updated,
-# and the next start loads it ("pgperf loaded N statistics entries") while
-# the server itself runs crash recovery.  PostgreSQL resets its own
+# "pg_ctl stop -m immediate" makes the postmaster SIGQUIT every child and,
+# once they are gone, exit with status 0: that status alone does not tell a
+# crash.  Shared memory that backends killed at arbitrary points may have
+# left half-updated must not be saved, and PostgreSQL resets its own
 # cumulative statistics whenever recovery runs at start-up ("e.g. after
-# immediate shutdown, server crash"), and persist.c says no dump is taken
-# after a crash because shared memory may be inconsistent; so the expected
-# behaviour asserted below is "statistics empty afterwards", and with the
-# current code the test 'immediate shutdown: statistics empty afterwards'
-# FAILS.  (pg_stat_statements behaves the same way as pgperf does here.)
-# The server itself comes up and pgperf works, which is asserted too.
+# immediate shutdown, server crash"); so pgperf writes no dump unless the
+# control file says the cluster was shut down cleanly (persist.c), and the
+# behaviour asserted below is "statistics empty afterwards" (an earlier
+# pgperf, like pg_stat_statements, did write the dump here).  The server
+# itself comes up and pgperf works, which is asserted too.
 $node->safe_psql('postgres', 'SELECT note FROM acct WHERE id = 9');
 my $entries_before_immediate = info_entries();
 cmp_ok($entries_before_immediate, '>', 0,
@@ -345,13 +339,10 @@ is( untracked(
 # with its query text and plan, no plan record that no entry uses, and
 # pgperf.reset() must empty everything.
 #
-# With the current code the consistency checks FAIL: load_records() caps the
-# query records, the plan records and the entries at pgperf.max each on its
-# own, in hash-table order, so a different subset of each survives.  Entries
-# whose query record was not kept come back unlinked with no query text;
-# plan records whose entry was not kept (or whose entry could not be linked)
-# stay with refcount 0, which nothing ever frees: they are still listed in
-# pgperf.plans (calls 0) after pgperf.reset().
+# (An earlier load_records() capped the query records, the plan records and
+# the entries at pgperf.max each on its own, so different subsets survived:
+# entries without their query text, and plan records no entry used that
+# pgperf.reset() never freed.  These checks catch that.)
 untracked('SELECT pgperf.reset()');
 $node->safe_psql('postgres',
 	join('', map { 'SELECT ' . join(', ', (1) x $_) . ";\n" } 1 .. 150));

@@ -54,6 +54,12 @@ $node->init(allows_streaming => 1);
 $node->append_conf('postgresql.conf', $conf);
 $node->start;
 
+# How the postmaster names a client backend when it logs the backend's exit:
+# "server process" up to PostgreSQL 17, its backend type from 18 on.
+my $major = int($node->safe_psql('postgres', 'SHOW server_version_num') / 10000);
+my $backend_desc = $major >= 18 ? 'client backend' : 'server process';
+note "PostgreSQL $major: a backend's exit is logged as \"$backend_desc (PID n)\"";
+
 sub dump_path
 {
 	my ($n) = @_;
@@ -76,16 +82,19 @@ sub log_since
 }
 
 # No PANIC in the log since 'offset', and the only child processes that died
-# abnormally are the pids in 'killed' (each by signal 9).
+# abnormally are the client backends in 'killed' (each by signal 9).  Any
+# process the postmaster reports (whatever it calls it: the names differ by
+# major) as ended by a signal or an exception, or with an exit code above 1,
+# counts.
 sub no_other_crash
 {
 	my ($n, $offset, $what, @killed) = @_;
 	my $log = log_since($n, $offset);
 	ok($log !~ /PANIC/, "$what: no PANIC in the server log");
 	my @abnormal =
-	  $log =~ /(process \(PID \d+\) (?:was terminated by (?:signal|exception) \d+|exited with exit code [2-9]\d*))/g;
+	  $log =~ /LOG:  (\S[^\n]*? \(PID \d+\) (?:was terminated by (?:signal|exception) \d+|exited with exit code (?:[2-9]|[1-9]\d+)\b))/g;
 	my @expected =
-	  map { "process (PID $_) was terminated by signal 9" } @killed;
+	  map { "$backend_desc (PID $_) was terminated by signal 9" } @killed;
 	is_deeply(\@abnormal, \@expected,
 		$what . ': no process terminated abnormally'
 		  . (@killed ? ' but the one killed here' : ''))
@@ -176,7 +185,7 @@ $node->poll_query_until('postgres', 'SHOW pgperf.track', 'top')
   or die 'server did not come back after the crash';
 
 ok( $node->log_contains(
-		qr/server process \(PID $pid\) was terminated by signal 9: Killed\n.*DETAIL:  Failed process was running: SELECT faults_slow\(\);/,
+		qr/\Q$backend_desc\E \(PID $pid\) was terminated by signal 9: Killed\n.*DETAIL:  Failed process was running: SELECT faults_slow\(\);/,
 		$log_offset),
 	'(a) the log shows the backend killed while running SELECT faults_slow()');
 ok( $node->log_contains(

@@ -56,14 +56,17 @@ $node->safe_psql('postgres', q{
 	END $$});
 
 # temp_file_limit hit while the view's rows are stored
+# (matched by its SQLSTATE, 53400; from 18 on the message quotes the GUC's name)
 ($ret, $stdout, $stderr) = $node->psql('postgres', q{
+	\set VERBOSITY verbose
 	SET work_mem = '64kB';
 	SET temp_file_limit = '64kB';
 	SELECT count(*) FROM (SELECT * FROM pgperf.statements ORDER BY query) s;
 	RESET temp_file_limit;
 	SELECT 'after';
 }, on_error_stop => 0);
-like($stderr, qr/temporary file size exceeds temp_file_limit/, 'temp_file_limit is reported');
+like($stderr, qr/ERROR:  53400: temporary file size exceeds "?temp_file_limit"? \(64kB\)/,
+	'temp_file_limit is reported');
 like($stdout, qr/after/, 'the backend goes on after temp_file_limit');
 all_go_on('temp_file_limit');
 
