@@ -186,6 +186,7 @@ typedef struct Replan
 	const char *guc_names[3];
 	const char *guc_values[3];
 	int			ngucs;
+	bool		generic;		/* plan without the parameters' values */
 	MemoryContext out_cxt;
 	uint64		found_planid;	/* found */
 	List	   *relids;			/* in out_cxt */
@@ -246,8 +247,9 @@ replan_code(void *arg)
 												 pp->nparams, NULL);
 	if (list_length(queries) != 1)
 		elog(ERROR, "a rule rewrites its sample into %d statements", list_length(queries));
+	/* a generic plan knows the parameters' types, not their values */
 	ps = PGPERF_PLAN_QUERY(linitial_node(Query, queries), r->text,
-						   CURSOR_OPT_PARALLEL_OK, params);
+						   CURSOR_OPT_PARALLEL_OK, r->generic ? NULL : params);
 	PopActiveSnapshot();
 
 	r->found_planid = PgperfPlanId(ps);
@@ -418,6 +420,65 @@ open_pin_window(const char *what, uint64 queryid, uint64 planid)
 	LWLockRelease(pgperf_shared->lock);
 }
 
+/*
+ * Prepares the replanning of the sample under 'method' (its hints in a
+ * comment with the hint table out of the way, or its advice in
+ * pg_plan_advice.advice with no stash), after checking that nothing someone
+ * else wrote for the statement is in the way.
+ */
+static void
+setup_method(PgperfPinMethod method, PgperfPinInfo *info, PinPlan *pp, Replan *r,
+			 char **enforcement, char **stash)
+{
+	char	   *existing = NULL;
+
+	memset(r, 0, sizeof(*r));
+	r->pp = pp;
+	if (method == PGPERF_PIN_HINTS)
+	{
+		char	   *why;
+		int64		id;
+
+		*enforcement = PgperfHintsFromPlan(info, &why);
+		if (*enforcement == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("plan " INT64_FORMAT " of query " INT64_FORMAT " cannot be pinned with hints",
+							(int64) pp->planid, (int64) pp->queryid),
+					 errdetail("%s.", why)));
+		id = PgperfHintsExisting(pp->queryid, &existing);
+		if (id != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_OBJECT),
+					 errmsg("hint_plan.hints has hints for query " INT64_FORMAT " already (id " INT64_FORMAT ")",
+							(int64) pp->queryid, id),
+					 errdetail("Its hints: %s", existing ? existing : ""),
+					 errhint("pgperf does not overwrite hints it did not write: delete that row first, or keep it.")));
+		r->text = psprintf("/*+ %s */ %s", *enforcement, pp->sample);
+		r->guc_names[0] = "pg_hint_plan.enable_hint_table";
+		r->guc_values[0] = "off";
+		r->ngucs = 1;
+	}
+	else
+	{
+		*enforcement = info->advice;
+		*stash = PgperfAdviceStash();
+		if (PgperfAdviceExisting(*stash, pp->queryid, &existing))
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_OBJECT),
+					 errmsg("advice stash \"%s\" has advice for query " INT64_FORMAT " already",
+							*stash, (int64) pp->queryid),
+					 errdetail("Its advice: %s", existing ? existing : ""),
+					 errhint("pgperf does not overwrite advice it did not write: remove it first with pg_set_stashed_advice(), or keep it.")));
+		r->text = pp->sample;
+		r->guc_names[0] = "pg_stash_advice.stash_name";
+		r->guc_values[0] = "";
+		r->guc_names[1] = "pg_plan_advice.advice";
+		r->guc_values[1] = *enforcement;
+		r->ngucs = 2;
+	}
+}
+
 /* ---------- pin() ---------- */
 
 /* Pins plan (queryid, planid) of this database, checked by replanning; see the file header. */
@@ -435,7 +496,6 @@ PgperfPinMake(uint64 queryid, uint64 planid, bool is_auto, uint64 replaced_plani
 	char	   *enforcement;
 	char	   *target;
 	char	   *stash = NULL;
-	char	   *existing = NULL;
 	Replan		r;
 	uint64		got;
 	TimestampTz pinned_at;
@@ -476,69 +536,91 @@ PgperfPinMake(uint64 queryid, uint64 planid, bool is_auto, uint64 replaced_plani
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("plan " INT64_FORMAT " was captured without what pinning needs", (int64) planid)));
 
-	if (advice_why == NULL && info->advice != NULL)
-		method = PGPERF_PIN_ADVICE;
-	else if (hints_why == NULL)
-		method = PGPERF_PIN_HINTS;
-	else
+	if ((advice_why != NULL || info->advice == NULL) && hints_why != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("plan " INT64_FORMAT " was captured without pg_plan_advice's advice", (int64) planid),
 				 errdetail("pg_hint_plan cannot be used either: %s.", hints_why),
 				 errhint("pg_plan_advice must be loaded when a plan is first seen for pgperf to keep its advice.")));
 
-	memset(&r, 0, sizeof(r));
-	r.pp = &pp;
-	if (method == PGPERF_PIN_HINTS)
+	/*
+	 * 1: under the enforcement itself.  Advice first, then hints; for a
+	 * prepared statement the generic plan must come back too, or the pin
+	 * would hold for custom plans only.  A method whose custom plan comes
+	 * back but not the generic one is kept as the last resort, with a
+	 * warning.
+	 */
 	{
-		char	   *why;
-		int64		id;
+		PgperfPinMethod tries[2];
+		int			ntries = 0;
+		bool		have_partial = false;
+		PgperfPinMethod partial_method = PGPERF_PIN_HINTS;
+		uint64		partial_generic = 0;
+		uint64		first_got = 0;
+		const char *first_how = NULL;
+		char	   *first_enforcement = NULL;
+		bool		chosen = false;
 
-		enforcement = PgperfHintsFromPlan(info, &why);
-		if (enforcement == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("plan " INT64_FORMAT " of query " INT64_FORMAT " cannot be pinned with hints",
-							(int64) planid, (int64) queryid),
-					 errdetail("%s.", why)));
-		id = PgperfHintsExisting(queryid, &existing);
-		if (id != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_DUPLICATE_OBJECT),
-					 errmsg("hint_plan.hints has hints for query " INT64_FORMAT " already (id " INT64_FORMAT ")",
-							(int64) queryid, id),
-					 errdetail("Its hints: %s", existing ? existing : ""),
-					 errhint("pgperf does not overwrite hints it did not write: delete that row first, or keep it.")));
-		/* the hints in a comment, the hint table out of the way */
-		r.text = psprintf("/*+ %s */ %s", enforcement, pp.sample);
-		r.guc_names[0] = "pg_hint_plan.enable_hint_table";
-		r.guc_values[0] = "off";
-		r.ngucs = 1;
-	}
-	else
-	{
-		enforcement = info->advice;
-		stash = PgperfAdviceStash();
-		if (PgperfAdviceExisting(stash, queryid, &existing))
-			ereport(ERROR,
-					(errcode(ERRCODE_DUPLICATE_OBJECT),
-					 errmsg("advice stash \"%s\" has advice for query " INT64_FORMAT " already",
-							stash, (int64) queryid),
-					 errdetail("Its advice: %s", existing ? existing : ""),
-					 errhint("pgperf does not overwrite advice it did not write: remove it first with pg_set_stashed_advice(), or keep it.")));
-		r.text = pp.sample;
-		r.guc_names[0] = "pg_stash_advice.stash_name";
-		r.guc_values[0] = "";
-		r.guc_names[1] = "pg_plan_advice.advice";
-		r.guc_values[1] = enforcement;
-		r.ngucs = 2;
-	}
+		if (advice_why == NULL && info->advice != NULL)
+			tries[ntries++] = PGPERF_PIN_ADVICE;
+		if (hints_why == NULL)
+			tries[ntries++] = PGPERF_PIN_HINTS;
+		for (int i = 0; i <= ntries && !chosen; i++)
+		{
+			uint64		generic;
 
-	/* 1: under the enforcement itself */
-	got = replan(&r);
-	if (got != planid)
-		refuse_mismatch(&pp, info, method == PGPERF_PIN_HINTS ? "under the hints" :
-						"under the advice", enforcement, got);
+			if (i == ntries)
+			{
+				/* none gives both plans back: the custom one will have to do */
+				if (!have_partial)
+					refuse_mismatch(&pp, info, first_how, first_enforcement, first_got);
+				method = partial_method;
+				setup_method(method, info, &pp, &r, &enforcement, &stash);
+				got = replan(&r);
+				ereport(WARNING,
+						(errmsg("the pin of plan " INT64_FORMAT " holds for custom plans only",
+								(int64) planid),
+						 errdetail("Planned as a generic plan under the %s, the prepared statement gets plan "
+								   INT64_FORMAT ".", method == PGPERF_PIN_HINTS ? "hints" : "advice",
+								   (int64) partial_generic),
+						 errhint("Executions with a generic plan will show the pin as drifted; "
+								 "plan_cache_mode = force_custom_plan avoids them.")));
+				break;
+			}
+			method = tries[i];
+			setup_method(method, info, &pp, &r, &enforcement, &stash);
+			got = replan(&r);
+			if (got != planid)
+			{
+				if (first_how == NULL)
+				{
+					first_how = method == PGPERF_PIN_HINTS ? "under the hints" : "under the advice";
+					first_enforcement = enforcement;
+					first_got = got;
+				}
+				continue;
+			}
+			if (pp.nparams == 0)
+			{
+				chosen = true;
+				break;
+			}
+			r.generic = true;
+			generic = replan(&r);
+			r.generic = false;
+			if (generic == planid)
+			{
+				chosen = true;
+				break;
+			}
+			if (!have_partial)
+			{
+				have_partial = true;
+				partial_method = method;
+				partial_generic = generic;
+			}
+		}
+	}
 	relnames = relation_names(r.relids);
 
 	/* 2: installed, through the module's own lookup by query id */
