@@ -10,7 +10,7 @@ CORE_OBJS = src/core/hist.o src/core/stats.o src/core/fp.o src/core/signif.o \
 OBJS = src/pgperf.o src/hooks.o src/store.o src/persist.o src/planid.o \
 	src/capture.o src/normalize.o src/views.o src/windows.o src/compare.o \
 	src/judge.o src/changes.o src/report.o src/shape.o src/trial.o src/trial_candidates.o \
-	src/trial_replay.o src/trial_judge.o src/worker.o \
+	src/trial_replay.o src/trial_judge.o src/worker.o src/settings.o \
 	src/pin.o src/pin_capture.o src/pin_hints.o src/pin_advice.o src/pin_worker.o \
 	$(CORE_OBJS)
 
@@ -23,7 +23,7 @@ SHLIB_LINK = -lm
 # pg_regress: sql/*.sql against expected/*.out, on a throwaway instance that
 # preloads pgperf (PGXS has no "make check"; installcheck starts its own server).
 REGRESS = capture planid planid_cache nesting counting samples normalize parallel privileges privileges_matrix errors \
-	hostile eviction pgss windows compare failures plan_changes plan_shape baseline try_index \
+	hostile eviction pgss windows compare failures plan_changes plan_shape baseline summary comments try_index \
 	security pin
 # Tests of hypopg-based trials, where hypopg is installed (Debian ships it
 # for 15, 17 and 18, not yet for 19): 'make installcheck' says when they are

@@ -233,10 +233,13 @@ SELECT q, pg_temp.try(q) AS result FROM (VALUES
   ($$SELECT pgperf.plan_shape('SELECT 1 FROM hostile_t WHERE v IN (' || repeat('''a'',', 100000) || '''a'')', true)$$)
   ) AS t(q);
 
--- baseline() takes nothing
+-- baseline(current_window_only): NULL is false
 SELECT q, pg_temp.try(q) AS result FROM (VALUES
   ($$SELECT jsonb_typeof(pgperf.baseline())$$),
-  ($$SELECT pgperf.baseline(NULL)$$)) AS t(q);
+  ($$SELECT jsonb_typeof(pgperf.baseline(true))$$),
+  ($$SELECT pgperf.baseline(NULL) = pgperf.baseline(false)$$),
+  ($$SELECT pgperf.baseline('x')$$),
+  ($$SELECT pgperf.baseline(true, true)$$)) AS t(q);
 
 -- check_baseline(arguments): a baseline and a tolerance; for a valid one, the
 -- number of its statements missing from this run
@@ -251,6 +254,19 @@ SELECT args, pg_temp.try('SELECT count(*) FROM pgperf.check_baseline(' || args |
   ($$pgperf.baseline(), '-Infinity'$$),
   ($$pgperf.baseline(), 1e308$$),
   ($$pgperf.baseline(), 0$$),
+  -- min_blocks, latency_tolerance, current_window_only
+  ($$pgperf.baseline(), 0.25, NULL$$),
+  ($$pgperf.baseline(), 0.25, -1$$),
+  ($$pgperf.baseline(), 0.25, 'NaN'$$),
+  ($$pgperf.baseline(), 0.25, 'Infinity'$$),
+  ($$pgperf.baseline(), 0.25, 0$$),
+  ($$pgperf.baseline(), 0.25, 10, NULL$$),
+  ($$pgperf.baseline(), 0.25, 10, -0.5$$),
+  ($$pgperf.baseline(), 0.25, 10, 'NaN'$$),
+  ($$pgperf.baseline(), 0.25, 10, 'Infinity'$$),
+  ($$pgperf.baseline(), 0.25, 10, 0$$),
+  ($$pgperf.baseline(), 0.25, 10, 0.5, NULL$$),
+  ($$pgperf.baseline(true), 0.25, 10, 0.5, true$$),
   -- not JSON, or not a baseline
   ($$''$$),
   ($$'{"pgperf_baseline": 1,'$$),
@@ -277,6 +293,7 @@ SELECT args, pg_temp.try('SELECT count(*) FROM pgperf.check_baseline(' || args |
   ($$'{"pgperf_baseline": 1, "statements": [{"query": "q", "planids": [], "calls": "1", "blks_per_call": 1}]}'$$),
   ($$'{"pgperf_baseline": 1, "statements": [{"query": "q", "planids": [], "calls": 1, "blks_per_call": null}]}'$$),
   ($$'{"pgperf_baseline": 1, "statements": [{"query": "q", "planids": [], "calls": 1}]}'$$),
+  ($$'{"pgperf_baseline": 1, "statements": [{"query": "q", "planids": [], "calls": 1, "blks_per_call": 1, "p95_ms": "1"}]}'$$),
   ($$'{"pgperf_baseline": 1, "statements": [{"query": "q", "planids": [], "calls": 1, "blks_per_call": 1}, 2]}'$$),
   ($$repeat('[', 100000)::jsonb$$),
   ($$('{"pgperf_baseline": 1, "statements": [{"query": "q", "planids": [], "calls": 1e' || 200000 || ', "blks_per_call": 1}]}')::jsonb$$),

@@ -78,3 +78,24 @@ DROP ROLE nest_user;
 DROP PROCEDURE nest_proc(int);
 DROP FUNCTION nest_plpgsql(int), nest_sql(int);
 DROP TABLE nest;
+
+-- Tracking a nested statement changes nothing in the command around it.
+-- DETACH PARTITION checks its foreign keys with a query it plans after
+-- reading the partition's bounds; storing that query's text must not advance
+-- the command counter (a subtransaction would), or the planner, reading the
+-- bounds of the partition (itself partitioned) again, no longer finds its
+-- parent and the DETACH fails.
+SET pgperf.track = 'all';
+SET pgperf.track_planning = on;
+CREATE TABLE nest_fk (id bigint PRIMARY KEY, ref bigint,
+                      FOREIGN KEY (ref) REFERENCES nest_fk (id)) PARTITION BY RANGE (id);
+CREATE TABLE nest_fk1 PARTITION OF nest_fk FOR VALUES FROM (0) TO (10);
+CREATE TABLE nest_fk2 PARTITION OF nest_fk FOR VALUES FROM (10) TO (20) PARTITION BY RANGE (id);
+CREATE TABLE nest_fk21 PARTITION OF nest_fk2 FOR VALUES FROM (10) TO (20);
+INSERT INTO nest_fk VALUES (1, NULL), (11, 1);
+ALTER TABLE nest_fk DETACH PARTITION nest_fk2;
+ALTER TABLE nest_fk ATTACH PARTITION nest_fk2 FOR VALUES FROM (10) TO (20);
+SELECT count(*) AS rows_back FROM nest_fk;
+RESET pgperf.track_planning;
+SET pgperf.track = top;
+DROP TABLE nest_fk;

@@ -259,6 +259,19 @@ SELECT pgperf.report(:w_secret_before, :w_secret) LIKE '%31337%' AS report_shows
 RESET ROLE;
 DROP INDEX sec_secret;
 
+-- The window's author is the role that ran the DDL, not the one current at
+-- COMMIT: the superuser's DDL committed after SET ROLE stays hidden from
+-- mallory, and so does the constant in it.
+SELECT pgperf.mark('before the second secret') IS NOT NULL AS marked;
+BEGIN;
+CREATE INDEX sec_secret2 ON sec_orders (cust) WHERE cust <> 27182;
+SET ROLE regress_sec_mallory;
+COMMIT;
+SELECT reason, detail FROM pgperf.windows
+ WHERE window_id = (SELECT max(window_id) FROM pgperf.windows);
+RESET ROLE;
+DROP INDEX sec_secret2;
+
 -- 10. A prepared transaction's DDL opens its window at COMMIT PREPARED, not
 -- before; a rolled-back one opens none.
 SELECT pgperf.mark('before 2pc') AS w_2pc \gset

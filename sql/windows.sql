@@ -65,13 +65,58 @@ CREATE TABLE win2 (x int);
 CREATE VIEW win_view AS SELECT * FROM win2;
 ALTER VIEW win_view ALTER COLUMN x SET DEFAULT 1;
 DROP VIEW win_view;
-ANALYZE win;
 VACUUM win;
 SET pgperf.ddl_windows = off;
 DROP INDEX win_c;
 RESET pgperf.ddl_windows;
 SELECT window_id - :w1 AS w, reason, detail FROM pgperf.windows
  WHERE window_id > :w1 ORDER BY window_id;
+
+-- a manual ANALYZE (or VACUUM with ANALYZE) opens a window at commit, with
+-- reason analyze and the statement; not on a temporary table or a table
+-- created in the same transaction, not when rolled back
+SELECT max(window_id) AS w2 FROM pgperf.windows \gset
+ANALYZE win;
+VACUUM (ANALYZE) win (v);
+VACUUM win;
+CREATE TEMP TABLE win_tmp (x int);
+ANALYZE win_tmp;
+BEGIN;
+CREATE TABLE win3 (x int);
+ANALYZE win3;
+COMMIT;
+BEGIN;
+ANALYZE win;
+ROLLBACK;
+-- a planner or executor setting of a database or a role opens a window at
+-- commit, with reason settings and the statement; other settings, a
+-- session's SET and a rolled-back ALTER do not
+SELECT current_database() AS db \gset
+ALTER DATABASE :"db" SET random_page_cost = 1.1;
+ALTER DATABASE :"db" RESET random_page_cost;
+CREATE ROLE win_setter;
+ALTER ROLE win_setter SET enable_seqscan = off;
+ALTER ROLE win_setter IN DATABASE :"db" SET work_mem = '64MB';
+ALTER ROLE win_setter SET application_name = 'app';
+BEGIN;
+ALTER ROLE win_setter SET jit = off;
+ROLLBACK;
+SET random_page_cost = 2;
+RESET random_page_cost;
+DROP ROLE win_setter;
+SELECT window_id - :w2 AS w, reason, detail FROM pgperf.windows
+ WHERE window_id > :w2 ORDER BY window_id;
+-- within pgperf.ddl_window_interval of a change's window, DDL, ANALYZE and
+-- settings join it, as the steps of a migration
+SET pgperf.ddl_window_interval = '1min';
+SELECT pgperf.mark('migration') AS w3 \gset
+CREATE INDEX win_f ON win (v, id);
+ANALYZE win;
+ALTER DATABASE :"db" SET random_page_cost = 1.1;
+ALTER DATABASE :"db" RESET random_page_cost;
+SELECT window_id - :w3 AS w, reason, detail FROM pgperf.windows
+ WHERE window_id > :w3 ORDER BY window_id;
+RESET pgperf.ddl_window_interval;
 
 -- only superusers may stop DDL from opening windows
 CREATE ROLE win_user;
@@ -96,4 +141,4 @@ SELECT windows, windows_dropped > :dropped0 AS dropped FROM pgperf.info;
 SELECT count(*) AS old_entries FROM pgperf.statements WHERE window_id <= :w_old;
 SELECT count(*) AS kept FROM pgperf.windows;
 
-DROP TABLE win, win2;
+DROP TABLE win, win2, win3;

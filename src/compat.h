@@ -11,7 +11,8 @@
  *
  *	- 16: queryjumble.h moves to nodes/; EState counts the rows of every run
  *	      (es_total_processed); random(min, max) overloads make random()'s
- *	      function OID F_RANDOM_.
+ *	      function OID F_RANDOM_; get_guc_variables() returns the number of
+ *	      settings through an int *.
  *	- 17: JumbleQuery takes no query text; block read/write times split into
  *	      shared_blk_* and local_blk_*.
  *	- 18: ExecutorRun loses execute_once; queryId becomes int64; PlannedStmt
@@ -410,6 +411,16 @@ pgperf_plan_advice(const PlannedStmt *stmt)
 }
 #else
 #define pgperf_plan_advice(stmt)	((const char *) NULL)
+#endif
+
+/* ---------- settings ---------- */
+
+/* Every setting's record (utils/guc_tables.h), and their count in 'n'. */
+#if PG_VERSION_NUM >= 160000
+#define PGPERF_GUC_RECORDS(n)	get_guc_variables(&(n))
+#else
+#define PGPERF_GUC_RECORDS(n) \
+	((n) = GetNumConfigOptions(), get_guc_variables())
 #endif
 
 #endif							/* PGPERF_COMPAT_H */

@@ -698,56 +698,6 @@ pgperf_ExecutorEnd(QueryDesc *queryDesc)
 }
 
 /*
- * Returns the normalized text of a statement, or, when normalizing fails, its
- * text as it is (cut); NULL in parallel mode, where this cannot be done
- * safely.  Normalizing lexes the text again, with the settings of now: a
- * statement parsed before a SET standard_conforming_strings of the same
- * message can fail to lex, and a user's statement must not fail because of
- * pgperf.  So the lexing runs in a subtransaction of its own (once per new
- * statement per backend: the known-records cache keeps it off the hot path).
- */
-static char *
-normalize_safely(const char *text, int len, int location,
-				 const JumbleState *jstate, int *out_len)
-{
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-	char	   *volatile norm = NULL;
-
-	if (IsInParallelMode())
-		return NULL;
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(cxt);
-	PG_TRY();
-	{
-		norm = PgperfNormalizeQuery(text, len, location, jstate,
-									pgperf_max_text_length, out_len);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
-			ReThrowError(edata);
-		FreeErrorData(edata);
-		*out_len = len > pgperf_max_text_length ?
-			pg_mbcliplen(text, len, pgperf_max_text_length) : len;
-		norm = pnstrdup(text, *out_len);
-	}
-	PG_END_TRY();
-	return norm;
-}
-
-/*
  * Makes sure the statement 'queryid' has a query record, normalizing its text
  * (the statement at 'location'/'len' of 'source') with the constants 'jstate'
  * found (NULL: none to replace).  Does nothing if the record exists.
@@ -784,9 +734,8 @@ store_normalized_text(uint64 queryid, const char *source, int location, int len,
 	}
 	else
 	{
-		norm = normalize_safely(text, len, location, jstate, &norm_len);
-		if (norm == NULL)
-			return;				/* left to the statement's ExecutorEnd */
+		norm = PgperfNormalizeQuery(text, len, location, jstate,
+									pgperf_max_text_length, &norm_len);
 		PgperfStoreQueryText(&key, norm, norm_len);
 		pfree(norm);
 	}

@@ -17,12 +17,23 @@
  * parameters keep their own $n unless some list was squashed (compat.h says
  * which constants are which).
  *
+ * The lexer runs with the settings of now, and they may not be those the
+ * statement was parsed with: in "SET standard_conforming_strings = off;
+ * SELECT 'C:\'" both statements were parsed before the SET ran, and the
+ * string no longer lexes.  A user's statement must not fail because of
+ * pgperf, so a lexer error is caught and the text kept as it is.  Catching
+ * it without a subtransaction is sound because the lexer holds nothing but
+ * memory, which lives in a context of its own; a subtransaction would have
+ * advanced the command counter in the middle of the user's command (and
+ * could not run in a parallel worker).
+ *
  * This runs once per new statement per backend, never per execution.
  */
 #include "postgres.h"
 
 #include "common/keywords.h"
 #include "mb/pg_wchar.h"
+#include "utils/memutils.h"
 #include "parser/scanner.h"
 
 #include "compat.h"
@@ -51,7 +62,7 @@ loc_cmp(const void *a, const void *b)
  * 'text'); a constant the lexer does not find keeps length -1.
  */
 static void
-measure_constants(const char *text, Constant *locs, int nlocs)
+lex_constants(const char *text, Constant *locs, int nlocs)
 {
 	core_yyscan_t scanner;
 	core_yy_extra_type yyextra;
@@ -91,6 +102,46 @@ measure_constants(const char *text, Constant *locs, int nlocs)
 		i++;
 	}
 	scanner_finish(scanner);
+}
+
+/*
+ * lex_constants(), in a memory context of its own.  Returns false if the
+ * lexer failed (a syntax error, an escape it refuses: classes 42 and 22);
+ * any other error (out of memory, ...) is raised again.
+ */
+static bool
+measure_constants(const char *text, Constant *locs, int nlocs)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	MemoryContext lexcxt = AllocSetContextCreate(caller, "pgperf lexer",
+												 ALLOCSET_DEFAULT_SIZES);
+	volatile bool lexed = true;
+
+	MemoryContextSwitchTo(lexcxt);
+	PG_TRY();
+	{
+		lex_constants(text, locs, nlocs);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+		int			category;
+
+		MemoryContextSwitchTo(caller);
+		edata = CopyErrorData();
+		category = ERRCODE_TO_CATEGORY(edata->sqlerrcode);
+		if (edata->elevel != ERROR ||
+			(category != ERRCODE_SYNTAX_ERROR_OR_ACCESS_RULE_VIOLATION &&
+			 category != ERRCODE_DATA_EXCEPTION))
+			PG_RE_THROW();
+		FreeErrorData(edata);
+		FlushErrorState();
+		lexed = false;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(caller);
+	MemoryContextDelete(lexcxt);
+	return lexed;
 }
 
 char *
@@ -135,7 +186,8 @@ PgperfNormalizeQuery(const char *text, int text_len, int text_location,
 	}
 
 	copy = pnstrdup(text, text_len);
-	measure_constants(copy, locs, nlocs);
+	if (!measure_constants(copy, locs, nlocs))
+		nlocs = 0;				/* the lexer failed: the text as it is */
 
 	/* each constant becomes at most "$", 10 digits and the list's comment */
 	out = palloc(text_len + nlocs * 24 + 1);

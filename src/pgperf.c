@@ -146,7 +146,7 @@ define_gucs(void)
 							 &pgperf_auto_pin, false,
 							 PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomBoolVariable("pgperf.ddl_windows",
-							 "Whether committed index and statistics DDL opens a new window.",
+							 "Whether committed DDL, a manual ANALYZE or a changed planner setting opens a new window.",
 							 NULL,
 							 &pgperf_ddl_windows, true,
 							 PGC_SUSET, 0, NULL, NULL, NULL);

@@ -1,7 +1,7 @@
 /*
  * views.c
- *		SQL functions behind pgperf.statements, pgperf.plans and pgperf.info,
- *		and pgperf.reset().
+ *		SQL functions behind pgperf.statements, pgperf.summary, pgperf.plans
+ *		and pgperf.info, and pgperf.reset().
  *
  * Visibility follows pg_stat_statements: everyone sees every entry's
  * counters; query texts, plan texts and samples of other roles are shown
@@ -29,10 +29,12 @@
 #define PLANS_COLS			13
 #define INFO_COLS			14
 #define WINDOWS_COLS		6
+#define SUMMARY_COLS		23
 
 #define NO_PRIVILEGE_TEXT	"<insufficient privilege>"
 
 PG_FUNCTION_INFO_V1(pgperf_get_statements);
+PG_FUNCTION_INFO_V1(pgperf_get_summary);
 PG_FUNCTION_INFO_V1(pgperf_get_plans);
 PG_FUNCTION_INFO_V1(pgperf_get_info);
 PG_FUNCTION_INFO_V1(pgperf_reset);
@@ -199,6 +201,221 @@ pgperf_get_statements(PG_FUNCTION_ARGS)
 	PgperfScanEntries(NULL, NULL, showtext, put_statement, &scan);
 	return (Datum) 0;
 }
+/*
+ * pgperf.summary: the entries of every window kept (or of the windows from
+ * one on) added up per (userid, dbid, toplevel, queryid, planid), or per
+ * statement with all its plans merged (by_plan false): counts and sums
+ * added, time statistics merged exactly (stats_merge), latency histograms
+ * merged bin by bin (hist_merge), so that the percentiles are those of every
+ * execution.  The entries are copied out by PgperfScanEntries (no lock is
+ * held here); the texts are read once per row.
+ */
+
+/* Identifies a summary row.  Memset to zero before filling: hashed as bytes. */
+typedef struct SummaryKey
+{
+	uint64		queryid;
+	uint64		planid;			/* 0 when the plans are merged */
+	Oid			userid;
+	Oid			dbid;
+	bool		toplevel;
+} SummaryKey;
+
+/* A summary row being added up. */
+typedef struct SummaryRow
+{
+	SummaryKey	key;			/* hash key, must be first */
+	PgperfCounters c;			/* the entries' counters, merged */
+	int			nwindows;
+	int			maxwindows;
+	uint32	   *windows;		/* the distinct windows seen */
+} SummaryRow;
+
+/* What the summary's visitor and filter need. */
+typedef struct SummaryScan
+{
+	HTAB	   *rows;
+	bool		by_plan;
+	uint32		from_window;	/* 0: every window */
+} SummaryScan;
+
+/* Chooses the entries of the windows asked for; under the lock, raises nothing. */
+static bool
+summary_filter(const PgperfStatKey *key, void *arg)
+{
+	return key->window_id >= ((SummaryScan *) arg)->from_window;
+}
+
+/* Merges 'src' into 'dst': sums added, statistics and histograms merged. */
+static void
+merge_counters(PgperfCounters *dst, const PgperfCounters *src, bool first)
+{
+	if (first)
+	{
+		*dst = *src;
+		return;
+	}
+	stats_merge(&dst->exec, &src->exec);
+	hist_merge(&dst->hist, &src->hist);
+	dst->rows += src->rows;
+	dst->shared_blks_hit += src->shared_blks_hit;
+	dst->shared_blks_read += src->shared_blks_read;
+	dst->wal_bytes += src->wal_bytes;
+	dst->failed_calls += src->failed_calls;
+	if (src->first_seen < dst->first_seen)
+		dst->first_seen = src->first_seen;
+	if (src->last_seen > dst->last_seen)
+		dst->last_seen = src->last_seen;
+}
+
+/* Adds one copied entry to its summary row. */
+static void
+add_to_summary(PgperfEntryCopy *copy, void *arg)
+{
+	SummaryScan *scan = arg;
+	SummaryKey	key;
+	SummaryRow *row;
+	bool		found;
+	int			i;
+
+	memset(&key, 0, sizeof(key));
+	key.queryid = copy->key.queryid;
+	key.planid = scan->by_plan ? copy->key.planid : 0;
+	key.userid = copy->key.userid;
+	key.dbid = copy->key.dbid;
+	key.toplevel = copy->key.toplevel;
+	row = hash_search(scan->rows, &key, HASH_ENTER, &found);
+	merge_counters(&row->c, &copy->c, !found);
+	if (!found)
+	{
+		row->nwindows = 0;
+		row->maxwindows = 4;
+		row->windows = palloc(sizeof(uint32) * row->maxwindows);
+	}
+	for (i = 0; i < row->nwindows; i++)
+		if (row->windows[i] == copy->key.window_id)
+			break;
+	if (i < row->nwindows)
+		return;
+	if (row->nwindows == row->maxwindows)
+	{
+		row->maxwindows *= 2;
+		row->windows = repalloc(row->windows, sizeof(uint32) * row->maxwindows);
+	}
+	row->windows[row->nwindows++] = copy->key.window_id;
+}
+
+/* Returns 'total' per call as a Datum, NULL without calls. */
+static Datum
+per_call(double total, int64 calls, bool *isnull)
+{
+	*isnull = (calls == 0);
+	return calls == 0 ? (Datum) 0 : Float8GetDatum(total / calls);
+}
+
+/* Puts one summary row into the result. */
+static void
+put_summary(ReturnSetInfo *rsinfo, const SummaryRow *row, bool showtext,
+			bool by_plan, bool all_stats)
+{
+	const PgperfCounters *c = &row->c;
+	Datum		values[SUMMARY_COLS];
+	bool		nulls[SUMMARY_COLS];
+	int			i = 0;
+
+	memset(nulls, 0, sizeof(nulls));
+	values[i++] = ObjectIdGetDatum(row->key.userid);
+	values[i++] = ObjectIdGetDatum(row->key.dbid);
+	values[i++] = BoolGetDatum(row->key.toplevel);
+	values[i++] = id_datum(row->key.queryid);
+	values[i] = id_datum(row->key.planid);
+	nulls[i++] = !by_plan;
+	if (!showtext)
+		nulls[i++] = true;
+	else if (!may_see_texts(row->key.userid, all_stats))
+		values[i++] = CStringGetTextDatum(NO_PRIVILEGE_TEXT);
+	else
+	{
+		char	   *text = PgperfQueryText(row->key.queryid, row->key.userid,
+										   row->key.dbid);
+
+		values[i] = text ? CStringGetTextDatum(text) : (Datum) 0;
+		nulls[i++] = (text == NULL);
+	}
+	values[i++] = Int32GetDatum(row->nwindows);
+	values[i++] = Int64GetDatum(c->exec.n);
+	values[i++] = Int64GetDatum(c->rows);
+	values[i++] = Float8GetDatum(c->exec.sum);
+	values[i++] = Float8GetDatum(c->exec.min);
+	values[i++] = Float8GetDatum(c->exec.max);
+	values[i++] = Float8GetDatum(c->exec.mean);
+	values[i++] = Float8GetDatum(stats_stddev(&c->exec));
+	values[i] = percentile(c, 0.50, &nulls[i]);
+	i++;
+	values[i] = percentile(c, 0.95, &nulls[i]);
+	i++;
+	values[i] = percentile(c, 0.99, &nulls[i]);
+	i++;
+	values[i] = per_call((double) c->shared_blks_hit, c->exec.n, &nulls[i]);
+	i++;
+	values[i] = per_call((double) c->shared_blks_read, c->exec.n, &nulls[i]);
+	i++;
+	values[i] = per_call((double) c->wal_bytes, c->exec.n, &nulls[i]);
+	i++;
+	values[i++] = Int64GetDatum(c->failed_calls);
+	values[i++] = TimestampTzGetDatum(c->first_seen);
+	values[i++] = TimestampTzGetDatum(c->last_seen);
+	Assert(i == SUMMARY_COLS);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
+Datum
+pgperf_get_summary(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo;
+	SummaryScan scan;
+	HASHCTL		info;
+	HASH_SEQ_STATUS hs;
+	SummaryRow *row;
+	bool		showtext;
+	bool		all_stats;
+
+	PgperfRequireArg(fcinfo, 0, "showtext");
+	PgperfRequireArg(fcinfo, 1, "by_plan");
+	showtext = PG_GETARG_BOOL(0);
+	scan.by_plan = PG_GETARG_BOOL(1);
+	scan.from_window = 0;
+	if (!PG_ARGISNULL(2))
+	{
+		int32		from = PG_GETARG_INT32(2);
+
+		if (from < 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("from_window must be a window id (1 or more), not %d", from),
+					 errhint("Pass NULL to add up every window kept.")));
+		scan.from_window = (uint32) from;
+	}
+	PgperfRequireShmem();
+	InitMaterializedSRF(fcinfo, 0);
+	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	all_stats = has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
+
+	memset(&info, 0, sizeof(info));
+	info.keysize = sizeof(SummaryKey);
+	info.entrysize = sizeof(SummaryRow);
+	info.hcxt = CurrentMemoryContext;
+	scan.rows = hash_create("pgperf summary", 256, &info,
+							HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	PgperfScanEntries(summary_filter, &scan, false, add_to_summary, &scan);
+
+	hash_seq_init(&hs, scan.rows);
+	while ((row = hash_seq_search(&hs)) != NULL)
+		put_summary(rsinfo, row, showtext, scan.by_plan, all_stats);
+	hash_destroy(scan.rows);
+	return (Datum) 0;
+}
+
 /* Per plan record: calls and last execution, summed over its entries. */
 typedef struct PlanUse
 {

@@ -9,13 +9,28 @@
  * the entry key carries that id.  So no execution is lost or counted twice.
  *
  * A window opens when pgperf starts ('start'), when pgperf.mark() is called
- * ('manual'), when a full reset empties the statistics ('reset'), and when a
- * transaction that ran index or statistics DDL commits ('ddl'), with the
- * statement as its detail.  DDL is noted in the backend when the command
- * completes, forgotten if its (sub)transaction aborts, and turned into a
- * window by the top-level commit: for CREATE INDEX CONCURRENTLY that is after
- * its last internal transaction, when the planner can use the index.  DDL of
- * a prepared transaction waits in shared memory, under its transaction id,
+ * ('manual'), when a full reset empties the statistics ('reset'), and for
+ * the changes that can move plans, with what changed as its detail:
+ *	- a transaction that ran index or statistics DDL commits ('ddl': CREATE,
+ *	  DROP, ALTER, REINDEX INDEX, CREATE/DROP/ALTER STATISTICS, ALTER TABLE
+ *	  and renames, CLUSTER, VACUUM FULL), the statement as detail;
+ *	- a transaction that ran ANALYZE, or VACUUM with ANALYZE, commits
+ *	  ('analyze', the statement as detail).  Autovacuum's analyzes do not go
+ *	  through ProcessUtility, so they open none: they happen all the time,
+ *	  and a window each would leave none long enough to judge;
+ *	- a transaction that ran ALTER DATABASE ... SET or ALTER ROLE ... SET
+ *	  (or RESET) of a planner or executor setting commits ('settings', the
+ *	  statement as detail; which settings: settings.c);
+ *	- a configuration reload changes such a setting ('settings', detail
+ *	  "random_page_cost 4 -> 1.1, ..."): seen by the regression watcher
+ *	  (worker.c), which calls PgperfOpenChangeWindow.
+ * These statements ("DDL" below, for short) are noted in the backend when
+ * the command completes, forgotten if its (sub)transaction aborts, and
+ * turned into a window by the top-level commit: for CREATE INDEX
+ * CONCURRENTLY that is after its last internal transaction, when the
+ * planner can use the index (and so for VACUUM's own transactions).  A
+ * transaction's window takes the reason of its first statement.  DDL of a
+ * prepared transaction waits in shared memory, under its transaction id,
  * for COMMIT PREPARED (which may come from another session): the window
  * opens then, or the DDL is forgotten at ROLLBACK PREPARED.
  *
@@ -23,18 +38,21 @@
  * opening one when the ring is full drops the oldest with its statistics,
  * so the right to open one is rationed:
  *	- mark() and reset() are not granted to PUBLIC;
- *	- DDL opens a window only when it can change the plans of statements
- *	  already running: not DDL on temporary tables (nobody else's statements
- *	  see them), not DDL on tables created in the same transaction (nor the
- *	  indexes of a CREATE TABLE, PRIMARY KEY and UNIQUE included: nothing ran
- *	  on the table before), so scratch tables and schema loads cost nothing;
- *	- DDL committed less than pgperf.ddl_window_interval (default 1 min)
- *	  after the current window was opened by DDL joins that window: its
- *	  detail counts it ("(and N more)") and no window opens.  A storm of DDL,
- *	  by any number of roles, costs at most one window per interval, and a
- *	  migration of several transactions in a row one window.  The interval
- *	  and pgperf.ddl_windows are superuser settings: an ordinary role cannot
- *	  make its own DDL open more windows.
+ *	- DDL (ANALYZE included) opens a window only when it can change the
+ *	  plans of statements already running: not DDL on temporary tables
+ *	  (nobody else's statements see them), not DDL on tables created in the
+ *	  same transaction (nor the indexes of a CREATE TABLE, PRIMARY KEY and
+ *	  UNIQUE included: nothing ran on the table before), so scratch tables
+ *	  and schema loads cost nothing;
+ *	- a change (DDL, ANALYZE, a setting, a reload) committed less than
+ *	  pgperf.ddl_window_interval (default 1 min) after the current window was
+ *	  opened by such a change joins that window: its detail counts it
+ *	  ("(and N more)") and no window opens.  A storm of DDL, by any number of
+ *	  roles, costs at most one window per interval, and a migration of
+ *	  several transactions in a row (CREATE INDEX CONCURRENTLY, ANALYZE, ...)
+ *	  one window.  The interval and pgperf.ddl_windows (which stops every
+ *	  window of this kind, the reload's too) are superuser settings: an
+ *	  ordinary role cannot make its own DDL open more windows.
  * The detail of a DDL window (the statement, with its constants) is shown
  * only to the role that ran it and to roles that may see other roles' query
  * texts (superusers, pg_read_all_stats); others see "<insufficient
@@ -71,6 +89,7 @@
 #include "utils/timestamp.h"
 
 #include "compat.h"
+#include "settings.h"
 #include "store.h"
 #include "windows.h"
 
@@ -97,6 +116,8 @@ static object_access_hook_type prev_object_access_hook = NULL;
 typedef struct PendingDDL
 {
 	SubTransactionId subid;
+	Oid			author;			/* the role that ran it, not the one committing */
+	char		reason;			/* the window's reason, should it open one */
 	char		text[PGPERF_DETAIL_MAX];
 } PendingDDL;
 
@@ -179,26 +200,36 @@ PgperfOpenWindowLocked(char reason, const char *label, const char *detail,
 	return win->id;
 }
 
+/* Reports whether a window reason is a change's: DDL, ANALYZE, a setting. */
+static inline bool
+is_change_reason(char reason)
+{
+	return reason == PGPERF_WINDOW_DDL || reason == PGPERF_WINDOW_ANALYZE ||
+		reason == PGPERF_WINDOW_SETTINGS;
+}
+
 /*
- * Lock held: records committed DDL ('count' statements, the first 'detail',
- * by 'author'), in the current window if DDL opened it less than
- * pgperf.ddl_window_interval ago, else in a new window.  Only fixed-size
- * copies and snprintf into the slot: nothing here can raise an error.
+ * Lock held: records a committed change ('count' statements, the first
+ * 'detail', by 'author'), in the current window if a change opened it less
+ * than pgperf.ddl_window_interval ago, else in a new window of 'reason'.
+ * Only fixed-size copies and snprintf into the slot: nothing here can raise
+ * an error.
  */
 static void
-open_ddl_window_locked(const char *detail, int count, Oid author, TimestampTz now)
+open_change_window_locked(char reason, const char *detail, int count, Oid author,
+						  TimestampTz now)
 {
 	PgperfWindows *w = pgperf_windows;
 	PgperfWindow *cur = w->count > 0 ? slot(w->count - 1) : NULL;
 	uint32		id PG_USED_FOR_ASSERTS_ONLY;
 
-	if (cur != NULL && cur->reason == PGPERF_WINDOW_DDL && cur->ended_at == 0 &&
+	if (cur != NULL && is_change_reason(cur->reason) && cur->ended_at == 0 &&
 		pgperf_ddl_window_interval > 0 &&
 		now - cur->started_at < (int64) pgperf_ddl_window_interval * 1000)
 		cur->more += count;
 	else
 	{
-		id = PgperfOpenWindowLocked(PGPERF_WINDOW_DDL, NULL, detail, now);
+		id = PgperfOpenWindowLocked(reason, NULL, detail, now);
 		cur = slot(w->count - 1);
 		Assert(cur->id == id);
 		cur->author = author;
@@ -228,6 +259,10 @@ PgperfWindowReasonName(char reason)
 			return "ddl";
 		case PGPERF_WINDOW_RESET:
 			return "reset";
+		case PGPERF_WINDOW_SETTINGS:
+			return "settings";
+		case PGPERF_WINDOW_ANALYZE:
+			return "analyze";
 		case PGPERF_WINDOW_PIN:
 			return "pin";
 	}
@@ -311,11 +346,24 @@ PgperfLiveWindow(uint32 id)
 	return id < oldest ? oldest : id;
 }
 
-/* Reports whether a utility statement is index or statistics DDL. */
+/* Reports whether ALTER DATABASE/ROLE ... SET changes a planner setting. */
 static bool
+sets_planner_setting(VariableSetStmt *set)
+{
+	return set->kind == VAR_RESET_ALL || PgperfIsPlannerSetting(set->name);
+}
+
+/*
+ * Returns the reason of the window a utility statement opens at commit:
+ * index or statistics DDL, a manual ANALYZE, a planner setting of a database
+ * or a role; 0 for none.
+ */
+static char
 opens_window(Node *stmt)
 {
 	ListCell   *lc;
+	bool		full = false;
+	bool		analyze = false;
 
 	switch (nodeTag(stmt))
 	{
@@ -324,7 +372,7 @@ opens_window(Node *stmt)
 		case T_CreateStatsStmt:
 		case T_AlterStatsStmt:
 		case T_PgperfClusterStmt:
-			return true;
+			return PGPERF_WINDOW_DDL;
 		case T_AlterTableStmt:
 			/* the same node carries ALTER VIEW, SEQUENCE and TYPE */
 			switch (((AlterTableStmt *) stmt)->objtype)
@@ -333,13 +381,14 @@ opens_window(Node *stmt)
 				case OBJECT_INDEX:
 				case OBJECT_MATVIEW:
 				case OBJECT_FOREIGN_TABLE:
-					return true;
+					return PGPERF_WINDOW_DDL;
 				default:
-					return false;
+					return 0;
 			}
 		case T_DropStmt:
 			return ((DropStmt *) stmt)->removeType == OBJECT_INDEX ||
-				((DropStmt *) stmt)->removeType == OBJECT_STATISTIC_EXT;
+				((DropStmt *) stmt)->removeType == OBJECT_STATISTIC_EXT ?
+				PGPERF_WINDOW_DDL : 0;
 		case T_RenameStmt:
 			switch (((RenameStmt *) stmt)->renameType)
 			{
@@ -348,23 +397,32 @@ opens_window(Node *stmt)
 				case OBJECT_COLUMN:
 				case OBJECT_MATVIEW:
 				case OBJECT_STATISTIC_EXT:
-					return true;
+					return PGPERF_WINDOW_DDL;
 				default:
-					return false;
+					return 0;
 			}
 		case T_VacuumStmt:
+			/* ANALYZE, VACUUM ANALYZE, VACUUM FULL [ANALYZE] */
 			if (!((VacuumStmt *) stmt)->is_vacuumcmd)
-				return false;
+				return PGPERF_WINDOW_ANALYZE;
 			foreach(lc, ((VacuumStmt *) stmt)->options)
 			{
 				DefElem    *opt = (DefElem *) lfirst(lc);
 
 				if (strcmp(opt->defname, "full") == 0)
-					return defGetBoolean(opt);
+					full = defGetBoolean(opt);
+				else if (strcmp(opt->defname, "analyze") == 0)
+					analyze = defGetBoolean(opt);
 			}
-			return false;
+			return full ? PGPERF_WINDOW_DDL : analyze ? PGPERF_WINDOW_ANALYZE : 0;
+		case T_AlterDatabaseSetStmt:
+			return sets_planner_setting(((AlterDatabaseSetStmt *) stmt)->setstmt) ?
+				PGPERF_WINDOW_SETTINGS : 0;
+		case T_AlterRoleSetStmt:
+			return sets_planner_setting(((AlterRoleSetStmt *) stmt)->setstmt) ?
+				PGPERF_WINDOW_SETTINGS : 0;
 		default:
-			return false;
+			return 0;
 	}
 }
 
@@ -526,6 +584,7 @@ PgperfNoteDDL(PlannedStmt *pstmt, const char *queryString)
 	int			location = pstmt->stmt_location;
 	int			len = pstmt->stmt_len;
 	bool		lasting;
+	char		reason;
 
 	if (pgperf_shared == NULL)
 		return;
@@ -537,7 +596,7 @@ PgperfNoteDDL(PlannedStmt *pstmt, const char *queryString)
 			settle_prepared();
 		return;
 	}
-	if (!pgperf_ddl_windows || !opens_window(stmt))
+	if (!pgperf_ddl_windows || (reason = opens_window(stmt)) == 0)
 	{
 		lasting_drops = 0;
 		return;
@@ -562,19 +621,42 @@ PgperfNoteDDL(PlannedStmt *pstmt, const char *queryString)
 		len = 0;
 	}
 	pending[npending].subid = GetCurrentSubTransactionId();
+	pending[npending].author = GetUserId();
+	pending[npending].reason = reason;
 	memcpy(pending[npending].text, text, len);
 	pending[npending].text[len] = '\0';
 	npending++;
 }
 
-/* Opens (or joins) the window for the DDL of a committed transaction. */
+/*
+ * Opens (or joins) the window for the DDL of a committed transaction.  The
+ * window shows the first statement's text, so its author is the role that
+ * ran that statement (SET ROLE or a SECURITY DEFINER function may since have
+ * changed the current user).
+ */
 static void
 open_ddl_window(void)
 {
 	TimestampTz now = GetCurrentTimestamp();
 
 	LWLockAcquire(pgperf_shared->lock, LW_EXCLUSIVE);
-	open_ddl_window_locked(pending[0].text, npending + nmore, GetUserId(), now);
+	open_change_window_locked(pending[0].reason, pending[0].text, npending + nmore,
+							  pending[0].author, now);
+	LWLockRelease(pgperf_shared->lock);
+}
+
+void
+PgperfOpenChangeWindow(char reason, const char *detail, Oid author)
+{
+	char		copy[PGPERF_DETAIL_MAX];
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (pgperf_shared == NULL || !pgperf_ddl_windows)
+		return;
+	/* cut before the lock, leaving room for " (and N more)" */
+	strlcpy(copy, detail, detail_len(detail, strlen(detail)) + 1);
+	LWLockAcquire(pgperf_shared->lock, LW_EXCLUSIVE);
+	open_change_window_locked(reason, copy, 1, author, now);
 	LWLockRelease(pgperf_shared->lock);
 }
 
@@ -582,7 +664,7 @@ open_ddl_window(void)
 static void
 keep_prepared(TransactionId xid)
 {
-	Oid			author = GetUserId();
+	Oid			author = pending[0].author;
 
 	LWLockAcquire(pgperf_shared->lock, LW_EXCLUSIVE);
 	for (int i = 0; i < pgperf_windows->nprepared; i++)
@@ -593,6 +675,7 @@ keep_prepared(TransactionId xid)
 			continue;
 		p->xid = xid;
 		p->author = author;
+		p->reason = pending[0].reason;
 		p->count = npending + nmore;
 		memcpy(p->detail, pending[0].text, sizeof(p->detail));
 		break;
@@ -632,8 +715,9 @@ settle_prepared(void)
 		if (TransactionIdEquals(prepared_ddl[i].xid, xids[i]))
 		{
 			if (committed && pgperf_ddl_windows)
-				open_ddl_window_locked(prepared_ddl[i].detail, prepared_ddl[i].count,
-									   prepared_ddl[i].author, GetCurrentTimestamp());
+				open_change_window_locked(prepared_ddl[i].reason, prepared_ddl[i].detail,
+										  prepared_ddl[i].count, prepared_ddl[i].author,
+										  GetCurrentTimestamp());
 			prepared_ddl[i].xid = InvalidTransactionId;
 		}
 		LWLockRelease(pgperf_shared->lock);

@@ -18,6 +18,8 @@
 #define PGPERF_WINDOW_MANUAL	'm'		/* pgperf.mark() */
 #define PGPERF_WINDOW_DDL		'd'		/* index or statistics DDL committed */
 #define PGPERF_WINDOW_RESET		'r'		/* pgperf.reset() */
+#define PGPERF_WINDOW_SETTINGS	'g'		/* a planner setting changed */
+#define PGPERF_WINDOW_ANALYZE	'a'		/* a manual ANALYZE committed */
 #define PGPERF_WINDOW_PIN		'p'		/* a plan pinned or unpinned (pin.c) */
 
 typedef struct PgperfWindow
@@ -38,6 +40,7 @@ typedef struct PgperfPreparedDDL
 {
 	TransactionId xid;			/* InvalidTransactionId: slot free */
 	Oid			author;
+	char		reason;			/* of the first one */
 	int32		count;			/* DDL statements */
 	char		detail[PGPERF_DETAIL_MAX];	/* the first one */
 } PgperfPreparedDDL;
@@ -86,6 +89,9 @@ extern int	PgperfCopyWindows(PgperfWindow *out);
 extern uint32 PgperfWindowBefore(uint32 id);
 /* Returns the window an execution noted as 'id' belongs to now. */
 extern uint32 PgperfLiveWindow(uint32 id);
+
+/* Opens (or joins) a window for a change made outside any transaction. */
+extern void PgperfOpenChangeWindow(char reason, const char *detail, Oid author);
 
 /* Notes a committed-to-be DDL statement; the window opens at commit. */
 extern void PgperfNoteDDL(PlannedStmt *pstmt, const char *queryString);

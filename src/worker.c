@@ -21,6 +21,14 @@
  * A change is closed once it is logged, or once its new plan has run
  * SETTLE_FACTOR times pgperf.compare_min_calls without being judged a
  * regression: it is then not watched any more.
+ *
+ * The worker also sees configuration reloads for the server: connected to no
+ * database, with no role, it holds the server-wide values (postgresql.conf,
+ * ALTER SYSTEM), so it reads the planner and executor settings (settings.c)
+ * before and after it processes a reload and, when any changed, opens a
+ * window with reason 'settings' and the changes as detail.  A reload while
+ * the worker is not running (between a crash of it and its restart) is not
+ * seen.
  */
 #include "postgres.h"
 
@@ -36,7 +44,9 @@
 #include "changes.h"
 #include "judge.h"
 #include "pin.h"
+#include "settings.h"
 #include "store.h"
+#include "windows.h"
 #include "worker.h"
 
 #define SETTLE_FACTOR		10
@@ -101,6 +111,24 @@ watch_change(const PgperfPlanChange *ch, PgperfPair *p, bool still_current,
 			 errhidestmt(true)));
 }
 
+/*
+ * Processes a configuration reload, and opens a window if it changed a
+ * planner or executor setting.  Runs in 'cxt', which the caller resets.
+ */
+static void
+reload_config(MemoryContext cxt)
+{
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	List	   *before = PgperfReadPlannerSettings();
+	char	   *changes;
+
+	ProcessConfigFile(PGC_SIGHUP);
+	changes = PgperfDescribeSettingChanges(before, PgperfReadPlannerSettings());
+	if (changes != NULL)
+		PgperfOpenChangeWindow(PGPERF_WINDOW_SETTINGS, changes, InvalidOid);
+	MemoryContextSwitchTo(old);
+}
+
 void
 pgperf_worker_main(Datum arg)
 {
@@ -124,7 +152,8 @@ pgperf_worker_main(Datum arg)
 		if (ConfigReloadPending)
 		{
 			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
+			reload_config(cxt);
+			MemoryContextReset(cxt);
 		}
 		if (ShutdownRequestPending)
 			break;

@@ -4,8 +4,9 @@
 #  - a trial's table lock lasts until the caller's transaction ends: another
 #    session's CREATE INDEX waits (it would lose relhasindex otherwise);
 #  - one role's storm of plan changes does not push another's out;
-#  - a statement parsed before a SET standard_conforming_strings of the same
-#    message, which does not lex again under the new setting, still runs.
+#  - a statement parsed before a SET backslash_quote (or, before 19,
+#    standard_conforming_strings) of the same message, which does not lex
+#    again under the new setting, still runs, its text kept as written.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -124,11 +125,27 @@ cmp_ok($node->safe_psql('postgres', q{
 
 # 4. a statement that lexes differently once the setting has changed: both
 # sent as one message (psql -c), so the SELECT was parsed before the SET ran
-($stdout, $stderr) = run_command(
-	[ 'psql', '-X', '-A', '-t', '-d', $node->connstr('postgres'),
-	  '-c', q{SET standard_conforming_strings = off; SELECT 'C:\', 1 AS one} ]);
-is($stderr, '', 'the statement runs');
-like($stdout, qr/C:\\\|1/, 'and returns its row');
+sub unlexable
+{
+	my ($set, $select, $what) = @_;
+	my ($stdout, $stderr) = run_command(
+		[ 'psql', '-X', '-A', '-t', '-d', $node->connstr('postgres'),
+		  '-c', "$set; $select" ]);
+	is($stderr, '', "$what: the statement runs");
+	like($stdout, qr/\|1$/m, "$what: and returns its row");
+	is($node->safe_psql('postgres',
+		"SELECT query FROM pgperf.statements WHERE query LIKE '%AS one_%'"),
+		$select, "$what: its text is kept as written");
+	$node->safe_psql('postgres', 'SELECT pgperf.reset()');
+}
+unlexable(q{SET backslash_quote = off}, q{SELECT E'it\\'s', 1 AS one_a},
+	'backslash_quote');
+my $major = $node->safe_psql('postgres', 'SHOW server_version_num') / 10000;
+if ($major < 19)
+{
+	unlexable(q{SET standard_conforming_strings = off}, q{SELECT 'C:\\', 1 AS one_b},
+		'standard_conforming_strings');
+}
 
 $node->stop;
 done_testing();
