@@ -1,7 +1,7 @@
 -- Plan pinning without an enforcing module: the test configuration loads
 -- neither pg_hint_plan nor pg_plan_advice, so on every major pin() refuses
 -- with feature_not_supported (on 15 and 16 no module could help; the
--- module-dependent tests are test/t/016_pin.pl).  Arguments are checked,
+-- module-dependent tests are test/t/021_pin.pl).  Arguments are checked,
 -- nothing is left behind, and the functions are not granted to PUBLIC.
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgperf;
