@@ -11,6 +11,7 @@ OBJS = src/pgperf.o src/hooks.o src/store.o src/persist.o src/planid.o \
 	src/capture.o src/normalize.o src/views.o src/windows.o src/compare.o \
 	src/judge.o src/changes.o src/report.o src/shape.o src/trial.o src/trial_candidates.o \
 	src/trial_replay.o src/trial_judge.o src/worker.o src/settings.o \
+	src/pin.o src/pin_capture.o src/pin_hints.o src/pin_advice.o src/pin_worker.o \
 	$(CORE_OBJS)
 
 PG_CPPFLAGS = -I$(srcdir)/src
@@ -23,7 +24,7 @@ SHLIB_LINK = -lm
 # preloads pgperf (PGXS has no "make check"; installcheck starts its own server).
 REGRESS = capture planid planid_cache nesting counting samples normalize parallel privileges privileges_matrix errors \
 	hostile eviction pgss windows compare failures plan_changes plan_shape baseline summary comments try_index \
-	security
+	security pin
 # Tests of hypopg-based trials, where hypopg is installed (Debian ships it
 # for 15, 17 and 18, not yet for 19): 'make installcheck' says when they are
 # left out.

@@ -534,12 +534,103 @@ BEGIN
 END
 $$;
 
+-- Plan pinning --------------------------------------------------------------
+
+-- One row per pin of this database: what was installed where, so that
+-- unpin() removes exactly that.  Dumped with the database (pg_dump).
+CREATE TABLE pgperf.pin_store (
+    queryid bigint PRIMARY KEY,
+    planid bigint NOT NULL,
+    userid oid NOT NULL,
+    method text NOT NULL CHECK (method IN ('advice', 'hints')),
+    enforcement text NOT NULL,
+    target text NOT NULL,
+    indexes text[] NOT NULL,
+    relations text[] NOT NULL,
+    pinned_at timestamptz NOT NULL,
+    pinned_by name NOT NULL,
+    auto boolean NOT NULL,
+    replaced_planid bigint,
+    replaced_mean_ms double precision,
+    broken_reason text
+);
+SELECT pg_catalog.pg_extension_config_dump('pgperf.pin_store', '');
+REVOKE ALL ON pgperf.pin_store FROM PUBLIC;
+
+CREATE FUNCTION pgperf.pin(
+    queryid bigint,
+    planid bigint,
+    OUT queryid bigint,
+    OUT planid bigint,
+    OUT method text,
+    OUT enforcement text,
+    OUT pinned_at timestamptz,
+    OUT pinned_by text,
+    OUT auto boolean,
+    OUT status text
+)
+RETURNS record
+AS 'MODULE_PATHNAME', 'pgperf_pin'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION pgperf.unpin(queryid bigint)
+RETURNS void
+AS 'MODULE_PATHNAME', 'pgperf_unpin'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION pgperf.pin_status(
+    queryid bigint,
+    planid bigint,
+    pinned_at timestamptz,
+    method text,
+    target text,
+    enforcement text,
+    indexes text[],
+    broken_reason text,
+    OUT status text,
+    OUT status_reason text,
+    OUT calls_pinned bigint,
+    OUT calls_other bigint,
+    OUT pinned_mean_ms double precision
+)
+RETURNS record
+AS 'MODULE_PATHNAME', 'pgperf_pin_status'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE VIEW pgperf.pins AS
+  SELECT p.queryid, p.planid, p.method,
+         CASE WHEN p.userid = (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = current_user)
+                   OR pg_catalog.pg_has_role('pg_read_all_stats', 'USAGE')
+              THEN p.enforcement ELSE '<insufficient privilege>' END AS enforcement,
+         p.pinned_at, p.pinned_by::text AS pinned_by, p.auto, s.status, s.status_reason,
+         s.calls_pinned, s.calls_other, s.pinned_mean_ms, p.userid,
+         p.replaced_planid, p.replaced_mean_ms
+    FROM pgperf.pin_store p,
+         LATERAL pgperf.pin_status(p.queryid, p.planid, p.pinned_at, p.method, p.target,
+                                   p.enforcement, p.indexes, p.broken_reason) s;
+
+COMMENT ON TABLE pgperf.pin_store IS
+  'The pins of this database and what each installed where (read them through pgperf.pins).';
+COMMENT ON INDEX pgperf.pin_store_pkey IS
+  'One pin per statement (queryid) in a database.';
+COMMENT ON FUNCTION pgperf.pin(bigint, bigint) IS
+  'Enforces a captured plan of a statement (pg_hint_plan''s hint table, or pg_plan_advice with pg_stash_advice), after checking by replanning that it comes back.';
+COMMENT ON FUNCTION pgperf.unpin(bigint) IS
+  'Removes the pin of a statement: exactly what pgperf.pin() installed.';
+COMMENT ON FUNCTION pgperf.pin_status(bigint, bigint, timestamptz, text, text, text, text[], text) IS
+  'The status of a pin (verified, drifted, broken, pending), for pgperf.pins.';
+COMMENT ON VIEW pgperf.pins IS
+  'Pinned plans of this database: how each is enforced, since when, by whom, and whether executions since ran with it.';
+
 GRANT SELECT ON pgperf.statements, pgperf.summary, pgperf.plans, pgperf.info, pgperf.windows,
   pgperf.plan_changes, pgperf.regressions TO PUBLIC;
+GRANT SELECT ON pgperf.pins TO PUBLIC;
 -- functions that change state are not for everyone
 REVOKE ALL ON FUNCTION pgperf.reset(oid, oid, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pgperf.mark(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pgperf.try_index(text, integer, boolean, boolean, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION pgperf.pin(bigint, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION pgperf.unpin(bigint) FROM PUBLIC;
 
 -- What each object is, for \df+ and \dv+ (sql/comments.sql checks that none lacks one).
 COMMENT ON FUNCTION pgperf.get_statements(boolean) IS
@@ -565,7 +656,7 @@ COMMENT ON FUNCTION pgperf.mark(text) IS
 COMMENT ON FUNCTION pgperf.get_windows() IS
   'Returns every window kept with its label, span, reason and detail (the function behind pgperf.windows).';
 COMMENT ON VIEW pgperf.windows IS
-  'The windows statistics are split into, oldest first: when each started and ended, and why it opened (start, manual, ddl, analyze, settings, reset) with the statement or setting.';
+  'The windows statistics are split into, oldest first: when each started and ended, and why it opened (start, manual, ddl, analyze, settings, reset, pin) with the statement or setting.';
 COMMENT ON FUNCTION pgperf.compare(integer, integer) IS
   'Compares two windows by id (by default the previous and the current one) statement by statement, with a verdict and its reason.';
 COMMENT ON FUNCTION pgperf.compare(text, text) IS

@@ -28,6 +28,7 @@
 
 #include "capture.h"
 #include "compat.h"
+#include "pin.h"
 
 /* Returns 'len' cut to at most 'max' bytes on a character boundary. */
 static int
@@ -162,6 +163,16 @@ build_texts(QueryDesc *qd, PgperfPlanTexts *t, int max_plan_len,
 			t->path_len = len;
 		}
 	}
+
+	/* what pinning the plan needs (pin_capture.c); none if it is too long */
+	{
+		int			before = blob.len;
+
+		PgperfPinCapture(qd->plannedstmt, &blob);
+		if (blob.len - before > max_plan_len)
+			blob.data[blob.len = before] = '\0';
+		t->pin_len = blob.len - before;
+	}
 	t->blob = blob.data;
 }
 
@@ -214,7 +225,7 @@ PgperfCapturePlan(QueryDesc *qd, int max_plan_len, int max_sample_len,
 						(long long) qd->plannedstmt->queryId, edata->message)));
 		FreeErrorData(edata);
 		t->blob = NULL;
-		t->plan_len = t->sample_len = t->params_len = t->path_len = 0;
+		t->plan_len = t->sample_len = t->params_len = t->path_len = t->pin_len = 0;
 		t->nparams = 0;
 		t->sample_truncated = true;
 	}

@@ -25,7 +25,12 @@
  *	      (query_instr_options) and found in query_instr, with its total an
  *	      instr_time; planner_hook and pg_plan_query take an ExplainState;
  *	      post_parse_analyze_hook's JumbleState is const; ShmemInitHash takes
- *	      one size; REPACK replaces CLUSTER; PlannedStmt gains planOrigin.
+ *	      one size; REPACK replaces CLUSTER; PlannedStmt gains planOrigin and
+ *	      extension_state (where pg_plan_advice leaves a plan's advice).
+ *
+ * Plan pinning (pin*.c) needs a module that enforces plans: pg_hint_plan's
+ * hint table is keyed by query id from its 1.7 on, which exists for 17 and
+ * later; pg_plan_advice and pg_stash_advice are contrib modules from 19 on.
  */
 #ifndef PGPERF_COMPAT_H
 #define PGPERF_COMPAT_H
@@ -347,6 +352,13 @@ pgperf_instr_ms_so_far(Instrumentation *instr)
 	 (a)->relallvisible == (b)->relallvisible && (a)->relhasindex == (b)->relhasindex)
 #endif
 
+/* The names of a qualified name ("schema"."name"), as a List of String. */
+#if PG_VERSION_NUM >= 160000
+#define PGPERF_QUALIFIED_NAME_LIST(s)	stringToQualifiedNameList(s, NULL)
+#else
+#define PGPERF_QUALIFIED_NAME_LIST(s)	stringToQualifiedNameList(s)
+#endif
+
 /* Creates or attaches to a shared hash table of at most 'n' entries. */
 #if PG_VERSION_NUM >= 190000
 #define PGPERF_SHMEM_INIT_HASH(name, n, info, flags) \
@@ -354,6 +366,51 @@ pgperf_instr_ms_so_far(Instrumentation *instr)
 #else
 #define PGPERF_SHMEM_INIT_HASH(name, n, info, flags) \
 	ShmemInitHash(name, n, n, info, flags)
+#endif
+
+/* ---------- plan enforcement (pinning) ---------- */
+
+/*
+ * Whether a hint table keyed by query id can exist (pg_hint_plan 1.7, built
+ * for 17 and later), and whether pg_plan_advice can (19 and later).
+ */
+#define PGPERF_CAN_PIN_HINTS		(PG_VERSION_NUM >= 170000)
+#define PGPERF_CAN_PIN_ADVICE		(PG_VERSION_NUM >= 190000)
+
+/*
+ * The advice string pg_plan_advice generated for a plan (it keeps it in the
+ * PlannedStmt's extension_state, under "pg_plan_advice", as "advice_string"),
+ * or NULL.
+ */
+#if PG_VERSION_NUM >= 190000
+#include "nodes/parsenodes.h"
+#include "nodes/value.h"
+static inline const char *
+pgperf_plan_advice(const PlannedStmt *stmt)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmt->extension_state)
+	{
+		DefElem    *de = lfirst(lc);
+		ListCell   *lc2;
+
+		if (!IsA(de, DefElem) || strcmp(de->defname, "pg_plan_advice") != 0 ||
+			de->arg == NULL || !IsA(de->arg, List))
+			continue;
+		foreach(lc2, (List *) de->arg)
+		{
+			DefElem    *item = lfirst(lc2);
+
+			if (IsA(item, DefElem) && strcmp(item->defname, "advice_string") == 0 &&
+				item->arg != NULL && IsA(item->arg, String))
+				return strVal(item->arg);
+		}
+	}
+	return NULL;
+}
+#else
+#define pgperf_plan_advice(stmt)	((const char *) NULL)
 #endif
 
 /* ---------- settings ---------- */

@@ -69,6 +69,7 @@
 #include "compat.h"
 #include "hooks.h"
 #include "normalize.h"
+#include "pin.h"
 #include "planid.h"
 #include "store.h"
 #include "windows.h"
@@ -753,6 +754,8 @@ pgperf_planner(PGPERF_PLANNER_ARGS)
 
 	if (timed)
 		INSTR_TIME_SET_CURRENT(start);
+	/* pg_plan_advice, when loaded, leaves each plan's advice for capture */
+	PgperfPinBeforePlanning();
 
 	/*
 	 * One level down whether timed or not: functions the planner evaluates

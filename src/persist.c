@@ -56,9 +56,9 @@
 #define DUMP_FILE		PGSTAT_STAT_PERMANENT_DIRECTORY "/pgperf.stat"
 #define DUMP_TMP_FILE	DUMP_FILE ".tmp"
 #define DUMP_MAGIC		0x50475046	/* "PGPF" */
-#define DUMP_VERSION	5		/* 4: plan records keep the sample's search_path;
+#define DUMP_VERSION	6		/* 4: plan records keep the sample's search_path;
 								 * 5: local block times, WAL buffers full,
-								 * parallel workers */
+								 * parallel workers; 6: and a pin section */
 
 typedef struct DumpHeader
 {
@@ -332,7 +332,8 @@ check_records(DumpReader r, const DumpHeader *h)
 		if (p == NULL)
 			return "it ends inside a plan record";
 		memcpy(&pr, p, sizeof(pr));
-		if ((uint64) pr.plan_len + pr.sample_len + pr.params_len + pr.path_len != pr.blob.len ||
+		if ((uint64) pr.plan_len + pr.sample_len + pr.params_len + pr.path_len +
+			pr.pin_len != pr.blob.len ||
 			pr.nparams < 0)
 			return "a plan record is inconsistent";
 		if (dump_get(&r, pr.blob.len) == NULL)
@@ -549,6 +550,7 @@ load_records(DumpReader r, const DumpHeader *h)
 		{
 			/* the text area is now smaller: keep the record, without texts */
 			pr->plan_len = pr->sample_len = pr->params_len = pr->path_len = 0;
+			pr->pin_len = 0;
 			pr->nparams = 0;
 		}
 	}

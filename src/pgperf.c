@@ -20,6 +20,7 @@
 #include "trial.h"
 #include "changes.h"
 #include "hooks.h"
+#include "pin.h"
 #include "planid.h"
 #include "store.h"
 #include "windows.h"
@@ -64,6 +65,7 @@ pgperf_shmem_request(void)
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 	RequestAddinShmemSpace(PgperfShmemSize());
+	RequestAddinShmemSpace(PgperfPinShmemSize());
 	RequestNamedLWLockTranche("pgperf", 1);
 }
 
@@ -74,6 +76,7 @@ pgperf_shmem_startup(void)
 	if (prev_shmem_startup_hook)
 		prev_shmem_startup_hook();
 	PgperfShmemInit();
+	PgperfPinShmemInit();
 }
 
 /* Defines the configuration parameters. */
@@ -136,6 +139,12 @@ define_gucs(void)
 							NULL,
 							&pgperf_regression_check_interval, 10000, 100, 3600 * 1000,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomBoolVariable("pgperf.auto_pin",
+							 "Whether the old plan of a plan change judged a regression is pinned automatically.",
+							 "Needs pg_hint_plan (17 and later) or pg_plan_advice with pg_stash_advice (19); "
+							 "an automatic pin that does not help is taken back.",
+							 &pgperf_auto_pin, false,
+							 PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomBoolVariable("pgperf.ddl_windows",
 							 "Whether committed DDL, a manual ANALYZE or a changed planner setting opens a new window.",
 							 NULL,

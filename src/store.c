@@ -443,6 +443,7 @@ plan_record_create(const PgperfPlanKey *pk, const PgperfPlanTexts *t,
 		pr->sample_len = t->sample_len;
 		pr->params_len = t->params_len;
 		pr->path_len = t->path_len;
+		pr->pin_len = t->pin_len;
 		pr->nparams = t->nparams;
 		pr->sample_truncated = t->sample_truncated;
 	}
@@ -450,6 +451,7 @@ plan_record_create(const PgperfPlanKey *pk, const PgperfPlanTexts *t,
 	{
 		/* the texts did not fit: keep the record, without texts */
 		pr->plan_len = pr->sample_len = pr->params_len = pr->path_len = 0;
+		pr->pin_len = 0;
 		pr->nparams = 0;
 		pr->sample_truncated = true;
 	}
@@ -1026,6 +1028,16 @@ PgperfSearchPath(const PgperfPlanCopy *pc)
 		return NULL;
 	return PgperfConvertText(&pc->blob, pc->rec.plan_len + pc->rec.sample_len +
 							 pc->rec.params_len, pc->rec.path_len);
+}
+
+/* Returns the pin section of a copied plan record (pin_capture.c), or NULL. */
+char *
+PgperfPinSection(const PgperfPlanCopy *pc)
+{
+	if (pc->rec.pin_len == 0)
+		return NULL;
+	return PgperfConvertText(&pc->blob, pc->rec.plan_len + pc->rec.sample_len +
+							 pc->rec.params_len + pc->rec.path_len, pc->rec.pin_len);
 }
 
 /*

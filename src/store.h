@@ -118,6 +118,7 @@ typedef struct PgperfPlanEntry
 	uint32		sample_len;
 	uint32		params_len;
 	uint32		path_len;		/* search_path of the sample; 0: not known */
+	uint32		pin_len;		/* what pinning needs (pin_capture.c); 0: none */
 } PgperfPlanEntry;
 
 /* Identifies a query record: one normalized text per user, database, statement. */
@@ -188,11 +189,12 @@ typedef struct PgperfFailures
 typedef struct PgperfPlanTexts
 {
 	char	   *blob;			/* plan text, sample text, parameter values,
-								 * search_path */
+								 * search_path, pin section */
 	uint32		plan_len;
 	uint32		sample_len;
 	uint32		params_len;
 	uint32		path_len;
+	uint32		pin_len;
 	int16		nparams;
 	int16		cmdtype;
 	bool		sample_truncated;
@@ -204,7 +206,7 @@ typedef struct PgperfPlanTexts
 static inline uint32
 PgperfPlanTextsLen(const PgperfPlanTexts *t)
 {
-	return t->plan_len + t->sample_len + t->params_len + t->path_len;
+	return t->plan_len + t->sample_len + t->params_len + t->path_len + t->pin_len;
 }
 
 /* What the slow path must prepare before creating an entry. */
@@ -324,6 +326,7 @@ extern char *PgperfConvertText(const PgperfRawText *raw, uint32 off, uint32 len)
 extern char *PgperfPlanText(const PgperfPlanCopy *pc);
 extern char *PgperfSampleText(const PgperfPlanCopy *pc);
 extern char *PgperfSearchPath(const PgperfPlanCopy *pc);
+extern char *PgperfPinSection(const PgperfPlanCopy *pc);
 extern int	PgperfReadParams(const PgperfPlanCopy *pc, Oid *types, char **values);
 extern void PgperfFreeRaw(PgperfRawText *raw);
 extern PgperfInfo PgperfGetInfo(void);

@@ -10,4 +10,15 @@
 extern int	pgperf_trial_statement_timeout;
 extern int	pgperf_trial_time_budget;
 
+/*
+ * Runs code that may run user-defined code as 'role', under
+ * SECURITY_RESTRICTED_OPERATION with 'search_path', in a subtransaction
+ * rolled back after it (trial_replay.c's run_as, the one place pgperf runs
+ * user code); returns the error it raised, or NULL.
+ */
+typedef void (*PgperfUserCode) (void *arg);
+extern struct ErrorData *PgperfRunAs(Oid role, const char *search_path,
+									 int timeout_ms, PgperfUserCode code,
+									 void *arg, bool *timed_out);
+
 #endif							/* PGPERF_TRIAL_H */

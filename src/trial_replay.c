@@ -256,6 +256,15 @@ run_as(Oid role, const char *search_path, int timeout_ms, bool keep,
 	return edata;
 }
 
+/* Runs code as 'role' for other files (pin.c's replanning): see run_as(). */
+ErrorData *
+PgperfRunAs(Oid role, const char *search_path, int timeout_ms,
+			PgperfUserCode code, void *arg, bool *timed_out)
+{
+	TrialInitTimeout();
+	return run_as(role, search_path, timeout_ms, false, code, arg, timed_out);
+}
+
 /* Returns the timeout of a pass: the statement timeout, or the budget left. */
 static int
 pass_timeout(const Trial *t, double deadline_ms, bool *budget_bound)

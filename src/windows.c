@@ -263,6 +263,8 @@ PgperfWindowReasonName(char reason)
 			return "settings";
 		case PGPERF_WINDOW_ANALYZE:
 			return "analyze";
+		case PGPERF_WINDOW_PIN:
+			return "pin";
 	}
 	return "unknown";
 }

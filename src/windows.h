@@ -20,6 +20,7 @@
 #define PGPERF_WINDOW_RESET		'r'		/* pgperf.reset() */
 #define PGPERF_WINDOW_SETTINGS	'g'		/* a planner setting changed */
 #define PGPERF_WINDOW_ANALYZE	'a'		/* a manual ANALYZE committed */
+#define PGPERF_WINDOW_PIN		'p'		/* a plan pinned or unpinned (pin.c) */
 
 typedef struct PgperfWindow
 {

@@ -13,7 +13,10 @@
  * it has only the server's settings: what it decides for everyone (when a
  * change is closed) does not depend on whichever session happened to look.
  * It connects to no database (it shows in pg_stat_activity all the same)
- * and reads no catalog: texts are logged as they were captured.
+ * and reads no catalog but the list of databases: texts are logged as they
+ * were captured.  With pgperf.auto_pin on, it asks for the old plan of a
+ * regression to be pinned, and starts the per-database workers that pin and
+ * judge pins (pin_worker.c).
  *
  * A change is closed once it is logged, or once its new plan has run
  * SETTLE_FACTOR times pgperf.compare_min_calls without being judged a
@@ -40,6 +43,7 @@
 
 #include "changes.h"
 #include "judge.h"
+#include "pin.h"
 #include "settings.h"
 #include "store.h"
 #include "windows.h"
@@ -84,6 +88,12 @@ watch_change(const PgperfPlanChange *ch, PgperfPair *p, bool still_current,
 		return;
 	/* close it first: a change is logged once, even across restarts */
 	if (!PgperfCloseChange(ch) || !regressed)
+		return;
+	/* pgperf.auto_pin: the old plan back, if it is still what is needed */
+	if (pgperf_auto_pin && still_current)
+		PgperfPinRequest(ch->dbid, ch->queryid, ch->old_planid, ch->new_planid,
+						 p->side[1].exec.mean);
+	if (!pgperf_log_regressions)
 		return;
 	ereport(pgperf_log_regressions_level,
 			(errmsg("pgperf: plan regression in query " INT64_FORMAT " (database %u, role %u), window %u",
@@ -147,14 +157,24 @@ pgperf_worker_main(Datum arg)
 		}
 		if (ShutdownRequestPending)
 			break;
-		if (!pgperf_log_regressions || pgperf_shared == NULL ||
-			pg_atomic_read_u32(&pgperf_changes->open) == 0)
+		if (pgperf_shared == NULL)
 			continue;
-
-		MemoryContextSwitchTo(cxt);
-		PgperfJudgeChanges(true, true, watch_change, NULL);
-		MemoryContextSwitchTo(TopMemoryContext);
-		MemoryContextReset(cxt);
+		if ((pgperf_log_regressions || pgperf_auto_pin) &&
+			pg_atomic_read_u32(&pgperf_changes->open) > 0)
+		{
+			MemoryContextSwitchTo(cxt);
+			PgperfJudgeChanges(true, true, watch_change, NULL);
+			MemoryContextSwitchTo(TopMemoryContext);
+			MemoryContextReset(cxt);
+		}
+		/* the per-database pin workers (pin_worker.c) */
+		if (pgperf_auto_pin)
+		{
+			MemoryContextSwitchTo(cxt);
+			PgperfPinStartWorkers();
+			MemoryContextSwitchTo(TopMemoryContext);
+			MemoryContextReset(cxt);
+		}
 	}
 	/* 1, not 0: a worker terminated by a user is started again */
 	proc_exit(1);

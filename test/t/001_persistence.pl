@@ -155,7 +155,7 @@ ok(-f $dump, 'clean stop wrote pg_stat/pgperf.stat');
 	my ($magic, $version) = unpack('L L', $bytes);
 	my (undef, $nplans, $nent) = unpack('x80 q q q', $bytes);
 	is(sprintf('%08x', $magic), '50475046', 'dump magic is "PGPF"');
-	is($version, 5, 'dump format version 5');
+	is($version, 6, 'dump format version 6');
 	is($nent, $nentries, 'dump holds as many entries as pgperf.info showed');
 	is($nplans, $nplans_info, 'dump holds as many plans as pgperf.info showed');
 }

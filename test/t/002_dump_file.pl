@@ -127,7 +127,7 @@ my ($magic, $version, $pg_major, $stat_key_size, $counters_size,
 my ($change_size, $nchanges) = unpack('x56 L l', $real);
 my ($nqueries, $nplans, $nent) = unpack("x80 q3", $real);
 is(sprintf('%08x', $magic), '50475046', 'real dump: magic "PGPF"');
-is($version,  5,         'real dump: version 5');
+is($version,  6,         'real dump: version 6');
 cmp_ok($nwindows, '>=', 1, 'real dump: has windows');
 # the server's major, as PG_VERSION_NUM / 100 (1500 for 15, 1800 for 18)
 my $server_major = int($server_version_num / 100);
@@ -143,8 +143,8 @@ cmp_ok($nplans,   '>=', 1, 'real dump: has plan records');
 # record is its key (uint64 queryid, Oid userid, Oid dbid), int32 encoding,
 # uint32 len, uint64 last_planid, then len bytes; a plan record is a
 # PgperfPlanEntry, then its blob.  In PgperfPlanEntry, blob.len is at 60 and
-# plan_len, sample_len, params_len, path_len at 64, 68, 72, 76 (x86-64);
-# checked below on the real dump.
+# plan_len, sample_len, params_len, path_len, pin_len at 64, 68, 72, 76, 80
+# (x86-64); checked below on the real dump.
 my $query0 = $header_size + $nwindows * $window_size + $nchanges * $change_size;
 my $qlen_off = $query0 + $query_key_size + 4;
 my $plan0 = $query0;
@@ -153,11 +153,12 @@ for (1 .. $nqueries)
 	my $len = unpack('L', substr($real, $plan0 + $query_key_size + 4, 4));
 	$plan0 += $query_key_size + 16 + $len;
 }
-my ($blob_len, $plan_len, $sample_len, $params_len, $path_len) =
-  unpack('L5', substr($real, $plan0 + 60, 20));
-is($plan_entry_size, 80, 'PgperfPlanEntry is 80 bytes (x86-64 layout)');
-is($plan_len + $sample_len + $params_len + $path_len,
+my ($blob_len, $plan_len, $sample_len, $params_len, $path_len, $pin_len) =
+  unpack('L6', substr($real, $plan0 + 60, 24));
+is($plan_entry_size, 88, 'PgperfPlanEntry is 88 bytes (x86-64 layout)');
+is($plan_len + $sample_len + $params_len + $path_len + $pin_len,
 	$blob_len, 'first plan record: text lengths add up to blob.len');
+cmp_ok($pin_len, '>', 0, 'first plan record has what pinning needs');
 cmp_ok($path_len, '>', 0, 'first plan record has its sample\'s search_path');
 cmp_ok($plan_len, '>', 0, 'first plan record has a plan text');
 
