@@ -5,7 +5,8 @@
 #                        plan or a statement's shared blocks per call moved
 #   ./run.sh --update    record the current plans as the new baseline.json
 #
-# Needs PostgreSQL 15 with pgperf installed (make install), run as a user
+# Needs PostgreSQL 15, 17, 18 or 19 with pgperf installed (make install; the
+# pg_config first in PATH picks the major), run as a user
 # that may start a server (not root).  OUT_DIR (default ./out) holds results.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
