@@ -306,12 +306,25 @@ make_stubs() {
 	      EXECUTE format('CREATE TABLE pgperf_stub.%I (LIKE pgperf.%I)', r.relname, r.relname);
 	    END;
 	  END LOOP;
-	  FOR r IN SELECT proname, pg_get_function_arguments(oid) AS args, pg_get_function_result(oid) AS res,
-	                  proretset OR proallargtypes IS NOT NULL OR prorettype = 'void'::regtype AS bare
-	             FROM pg_proc WHERE pronamespace = 'pgperf'::regnamespace AND prokind = 'f' LOOP
-	    EXECUTE format('CREATE FUNCTION pgperf_stub.%I(%s) RETURNS %s LANGUAGE plpgsql AS %L',
-	                   r.proname, r.args, r.res,
-	                   CASE WHEN r.bare THEN 'BEGIN RETURN; END' ELSE 'BEGIN RETURN NULL; END' END);
+	  FOR r IN SELECT proname, pg_get_function_arguments(p.oid) AS args, pg_get_function_result(p.oid) AS res,
+	                  proretset OR proallargtypes IS NOT NULL OR prorettype = 'void'::regtype AS bare,
+	                  (SELECT string_agg(format('NULL::%s', format_type(t, NULL)), ', ' ORDER BY o)
+	                     FROM unnest(proallargtypes, proargmodes) WITH ORDINALITY AS u(t, m, o)
+	                    WHERE m IN ('o', 'b', 't')) AS outs,
+	                  proretset AS srf
+	             FROM pg_proc p WHERE pronamespace = 'pgperf'::regnamespace AND prokind = 'f' LOOP
+	    BEGIN
+	      EXECUTE format('CREATE FUNCTION pgperf_stub.%I(%s) RETURNS %s LANGUAGE plpgsql AS %L',
+	                     r.proname, r.args, r.res,
+	                     CASE WHEN r.bare THEN 'BEGIN RETURN; END' ELSE 'BEGIN RETURN NULL; END' END);
+	    EXCEPTION WHEN OTHERS THEN
+	      -- PL/pgSQL refuses an IN and an OUT parameter of one name (pin()):
+	      -- the same stub in SQL, its OUT columns all NULL
+	      EXECUTE format('CREATE FUNCTION pgperf_stub.%I(%s) RETURNS %s LANGUAGE sql AS %L',
+	                     r.proname, r.args, r.res,
+	                     format('SELECT %s%s', coalesce(r.outs, 'NULL'),
+	                            CASE WHEN r.srf THEN ' WHERE false' ELSE '' END));
+	    END;
 	  END LOOP;
 	END
 	\$\$" >/dev/null
