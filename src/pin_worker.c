@@ -53,6 +53,7 @@
 #include "tcop/tcopprot.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -222,6 +223,7 @@ PgperfPinStartWorkers(void)
 	BackgroundWorker worker;
 	pid_t		pid;
 	Oid			dbid = InvalidOid;
+	MemoryContext old;
 
 	if (pin_shared == NULL)
 		return;
@@ -264,8 +266,11 @@ PgperfPinStartWorkers(void)
 	strlcpy(worker.bgw_type, "pgperf pin worker", BGW_MAXLEN);
 	worker.bgw_main_arg = ObjectIdGetDatum(dbid);
 	worker.bgw_notify_pid = 0;
+	/* the handle outlives the watcher's per-round memory */
+	old = MemoryContextSwitchTo(TopMemoryContext);
 	if (!RegisterDynamicBackgroundWorker(&worker, &running))
 		running = NULL;			/* no slot free: next time */
+	MemoryContextSwitchTo(old);
 }
 
 /* Loads a library if it is not loaded, and says nothing if it cannot. */
@@ -501,6 +506,13 @@ pgperf_pin_worker_main(Datum arg)
 	BackgroundWorkerUnblockSignals();
 	/* InvalidOid: the bootstrap superuser; replanning switches to each role */
 	BackgroundWorkerInitializeConnectionByOid(dbid, InvalidOid, 0);
+
+	/*
+	 * The database's own settings (ALTER DATABASE ... SET) applied on
+	 * connecting: its owner must not choose the search_path under which a
+	 * superuser resolves pgperf's queries (as autovacuum does).
+	 */
+	SetConfigOption("search_path", "", PGC_SUSET, PGC_S_OVERRIDE);
 	pgstat_report_appname("pgperf pin worker");
 	cxt = AllocSetContextCreate(TopMemoryContext, "pgperf pin worker", ALLOCSET_DEFAULT_SIZES);
 	MemoryContextSwitchTo(cxt);
