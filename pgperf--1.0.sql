@@ -571,12 +571,18 @@ CREATE FUNCTION pgperf.pin(
 )
 RETURNS record
 AS 'MODULE_PATHNAME', 'pgperf_pin'
-LANGUAGE C VOLATILE PARALLEL UNSAFE;
+LANGUAGE C VOLATILE PARALLEL UNSAFE
+-- pgperf's own queries (operators included) never resolve through the
+-- caller's search_path, which the database's owner may have chosen
+SET search_path = pg_catalog, pg_temp;
 
 CREATE FUNCTION pgperf.unpin(queryid bigint)
 RETURNS void
 AS 'MODULE_PATHNAME', 'pgperf_unpin'
-LANGUAGE C VOLATILE PARALLEL UNSAFE;
+LANGUAGE C VOLATILE PARALLEL UNSAFE
+-- pgperf's own queries (operators included) never resolve through the
+-- caller's search_path, which the database's owner may have chosen
+SET search_path = pg_catalog, pg_temp;
 
 CREATE FUNCTION pgperf.pin_status(
     queryid bigint,
@@ -595,17 +601,23 @@ CREATE FUNCTION pgperf.pin_status(
 )
 RETURNS record
 AS 'MODULE_PATHNAME', 'pgperf_pin_status'
-LANGUAGE C VOLATILE PARALLEL UNSAFE;
+LANGUAGE C VOLATILE PARALLEL UNSAFE
+-- pgperf's own queries (operators included) never resolve through the
+-- caller's search_path, which the database's owner may have chosen
+SET search_path = pg_catalog, pg_temp;
 
 CREATE VIEW pgperf.pins AS
   SELECT p.queryid, p.planid, p.method,
-         CASE WHEN p.userid = (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = current_user)
-                   OR pg_catalog.pg_has_role('pg_read_all_stats', 'USAGE')
-              THEN p.enforcement ELSE '<insufficient privilege>' END AS enforcement,
-         p.pinned_at, p.pinned_by::text AS pinned_by, p.auto, s.status, s.status_reason,
+         CASE WHEN v.visible THEN p.enforcement ELSE '<insufficient privilege>' END AS enforcement,
+         p.pinned_at, p.pinned_by::text AS pinned_by, p.auto, s.status,
+         -- a reason names the plan's indexes, or quotes its sample's values
+         CASE WHEN v.visible OR s.status_reason IS NULL THEN s.status_reason
+              ELSE '<insufficient privilege>' END AS status_reason,
          s.calls_pinned, s.calls_other, s.pinned_mean_ms, p.userid,
          p.replaced_planid, p.replaced_mean_ms
     FROM pgperf.pin_store p,
+         LATERAL (SELECT p.userid = (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = current_user)
+                         OR pg_catalog.pg_has_role('pg_read_all_stats', 'USAGE') AS visible) v,
          LATERAL pgperf.pin_status(p.queryid, p.planid, p.pinned_at, p.method, p.target,
                                    p.enforcement, p.indexes, p.broken_reason) s;
 

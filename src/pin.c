@@ -92,6 +92,8 @@ typedef struct PinPlan
 	uint64		planid;
 } PinPlan;
 
+static void refuse_in_block(const char *method);
+
 /* Chooses the plan records of (queryid, planid) in this database. */
 static bool
 plan_filter(const PgperfPlanKey *key, void *arg)
@@ -225,24 +227,8 @@ replan_code(void *arg)
 		elog(ERROR, "its sample is not a SELECT, INSERT, UPDATE, DELETE or MERGE");
 
 	PushActiveSnapshot(GetTransactionSnapshot());
-	if (pp->nparams > 0)
-	{
-		/* type input functions and domain checks run here, as the role */
-		params = makeParamList(pp->nparams);
-		for (int i = 0; i < pp->nparams; i++)
-		{
-			ParamExternData *prm = &params->params[i];
-			Oid			typinput;
-			Oid			typioparam;
-
-			getTypeInputInfo(pp->ptypes[i], &typinput, &typioparam);
-			prm->ptype = pp->ptypes[i];
-			prm->pflags = PARAM_FLAG_CONST;
-			prm->isnull = (pp->pvalues[i] == NULL);
-			prm->value = prm->isnull ? (Datum) 0 :
-				OidInputFunctionCall(typinput, pp->pvalues[i], typioparam, -1);
-		}
-	}
+	/* type input functions and domain checks run here, as the role */
+	params = PgperfSampleParams(pp->nparams, pp->ptypes, pp->pvalues);
 	queries = pg_analyze_and_rewrite_fixedparams(raw, r->text, pp->ptypes,
 												 pp->nparams, NULL);
 	if (list_length(queries) != 1)
@@ -461,6 +447,7 @@ setup_method(PgperfPinMethod method, PgperfPinInfo *info, PinPlan *pp, Replan *r
 	}
 	else
 	{
+		refuse_in_block("advice");
 		*enforcement = info->advice;
 		*stash = PgperfAdviceStash();
 		if (PgperfAdviceExisting(*stash, pp->queryid, &existing))
@@ -477,6 +464,21 @@ setup_method(PgperfPinMethod method, PgperfPinInfo *info, PinPlan *pp, Replan *r
 		r->guc_values[1] = *enforcement;
 		r->ngucs = 2;
 	}
+}
+
+/*
+ * pg_stash_advice's stash is not transactional: what pin() or unpin() did
+ * to it would outlive a rollback of their transaction block.  Refused there.
+ */
+static void
+refuse_in_block(const char *method)
+{
+	if (strcmp(method, "advice") == 0 && IsTransactionBlock())
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("pinning with pg_stash_advice cannot run inside a transaction block"),
+				 errdetail("pg_stash_advice's stash is not transactional: a rollback would not undo it."),
+				 errhint("Call it outside BEGIN ... COMMIT.")));
 }
 
 /* ---------- pin() ---------- */
@@ -762,12 +764,13 @@ PgperfUnpinMake(uint64 queryid, bool only_auto, char **what)
 	bool		is_auto;
 	uint64		planid;
 	List	   *relations;
+	Oid			userid;
 	bool		removed;
 	bool		isnull;
 
 	PgperfRequireShmem();
 	SPI_connect();
-	spi_exec("SELECT method, target, enforcement, auto, planid, relations "
+	spi_exec("SELECT method, target, enforcement, auto, planid, relations, userid "
 			 "FROM pgperf.pin_store WHERE queryid = $1 FOR UPDATE", 1, types, values, NULL,
 			 false);
 	if (SPI_processed == 0)
@@ -786,6 +789,7 @@ PgperfUnpinMake(uint64 queryid, bool only_auto, char **what)
 		is_auto = DatumGetBool(SPI_getbinval(tup, td, 4, &isnull));
 		planid = (uint64) DatumGetInt64(SPI_getbinval(tup, td, 5, &isnull));
 		relations = text_array_list(SPI_getbinval(tup, td, 6, &isnull));
+		userid = DatumGetObjectId(SPI_getbinval(tup, td, 7, &isnull));
 		MemoryContextSwitchTo(old);
 	}
 	if (only_auto && !is_auto)
@@ -793,6 +797,27 @@ PgperfUnpinMake(uint64 queryid, bool only_auto, char **what)
 		SPI_finish();
 		return false;
 	}
+	/* a pin changes the plans of its role's statement: only for those with its rights */
+	if (!only_auto && !has_privs_of_role(GetUserId(), userid))
+	{
+		SPI_finish();
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to unpin query " INT64_FORMAT, (int64) queryid),
+				 errdetail("It pins a statement of a role whose privileges you do not have.")));
+	}
+	/*
+	 * The worker (a superuser) takes out only what pgperf writes: advice in
+	 * the stash pgperf.pin() uses, whatever a role allowed to write pin_store
+	 * put into its row.
+	 */
+	if (only_auto && strcmp(method, "advice") == 0 &&
+		strcmp(target, PgperfAdviceStash()) != 0)
+	{
+		SPI_finish();
+		return false;
+	}
+	refuse_in_block(method);
 	spi_exec("DELETE FROM pgperf.pin_store WHERE queryid = $1", 1, types, values, NULL, false);
 	SPI_finish();
 

@@ -195,9 +195,9 @@ put_hint_name(StringInfo buf, const char *name)
 {
 	bool		plain = name[0] != '\0';
 
+	/* pg_hint_plan ends a plain name at anything isspace() takes */
 	for (const char *c = name; *c && plain; c++)
-		if (*c == ' ' || *c == '(' || *c == ')' || *c == '"' || *c == '\t' ||
-			*c == '\n')
+		if (isspace((unsigned char) *c) || *c == '(' || *c == ')' || *c == '"')
 			plain = false;
 	if (plain)
 	{
@@ -428,6 +428,12 @@ PgperfHintsFromPlan(const PgperfPinInfo *info, char **why_not)
 	if (out.len == 0)
 	{
 		*why_not = "its plan has no scan or join that pg_hint_plan can hint";
+		return NULL;
+	}
+	/* checked in a hint comment, which such a name would end or nest */
+	if (strstr(out.data, "/*") != NULL || strstr(out.data, "*/") != NULL)
+	{
+		*why_not = "an alias or index name it uses contains \"/*\" or \"*/\", which a hint comment cannot hold";
 		return NULL;
 	}
 	return out.data;

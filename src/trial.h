@@ -21,4 +21,12 @@ extern struct ErrorData *PgperfRunAs(Oid role, const char *search_path,
 									 int timeout_ms, PgperfUserCode code,
 									 void *arg, bool *timed_out);
 
+/*
+ * A sample's parameters as the executor takes them, from their types and
+ * text values (NULL: a null).  Type input functions and a domain's CHECK
+ * constraints run here: call it only inside PgperfRunAs's code.
+ */
+extern struct ParamListInfoData *PgperfSampleParams(int nparams, const Oid *ptypes,
+													char *const *pvalues);
+
 #endif							/* PGPERF_TRIAL_H */

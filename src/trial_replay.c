@@ -373,32 +373,36 @@ plan_uses_index(Plan *plan, Oid indexid)
 		plan_uses_index(plan->righttree, indexid);
 }
 
-/*
- * The sample's parameters as the executor takes them.  Type input functions
- * (and a domain's CHECK constraints) run here: call it only inside run_as().
- */
-static ParamListInfo
-make_params(Candidate *c)
+/* See trial.h. */
+ParamListInfo
+PgperfSampleParams(int nparams, const Oid *ptypes, char *const *pvalues)
 {
 	ParamListInfo params;
 
-	if (c->nparams == 0)
+	if (nparams == 0)
 		return NULL;
-	params = makeParamList(c->nparams);
-	for (int i = 0; i < c->nparams; i++)
+	params = makeParamList(nparams);
+	for (int i = 0; i < nparams; i++)
 	{
 		ParamExternData *prm = &params->params[i];
 		Oid			typinput;
 		Oid			typioparam;
 
-		getTypeInputInfo(c->ptypes[i], &typinput, &typioparam);
-		prm->ptype = c->ptypes[i];
+		getTypeInputInfo(ptypes[i], &typinput, &typioparam);
+		prm->ptype = ptypes[i];
 		prm->pflags = PARAM_FLAG_CONST;
-		prm->isnull = (c->pvalues[i] == NULL);
+		prm->isnull = (pvalues[i] == NULL);
 		prm->value = prm->isnull ? (Datum) 0 :
-			OidInputFunctionCall(typinput, c->pvalues[i], typioparam, -1);
+			OidInputFunctionCall(typinput, pvalues[i], typioparam, -1);
 	}
 	return params;
+}
+
+/* The candidate's parameters (PgperfSampleParams): only inside run_as(). */
+static ParamListInfo
+make_params(Candidate *c)
+{
+	return PgperfSampleParams(c->nparams, c->ptypes, c->pvalues);
 }
 
 /* Notes why the pass stops short of executing. */

@@ -32,12 +32,11 @@ plan skip_all => "PostgreSQL $major has neither pg_hint_plan 1.7+ nor pg_plan_ad
   unless @methods;
 diag("pinning with: @methods (PostgreSQL $major)");
 
-# A node whose only enforcing module is the one of 'method'.
-sub start_node
+# A node whose only enforcing module is the one of 'method', with pgperf
+# and that module's extension created, started.
+sub configure_node
 {
-	my ($method, $extra) = @_;
-	my $node = PostgreSQL::Test::Cluster->new("pin_$method");
-	$node->init;
+	my ($node, $method, $extra) = @_;
 	my $conf = $method eq 'hints' ? q{
 shared_preload_libraries = 'pg_hint_plan,pgperf'
 pg_hint_plan.enable_hint_table = on
@@ -58,8 +57,18 @@ pgperf.ddl_window_interval = 0
 	$node->safe_psql('postgres', $method eq 'hints' ?
 		q{SET pg_hint_plan.enable_hint_table = off; CREATE EXTENSION pg_hint_plan;} :
 		q{CREATE EXTENSION pg_stash_advice;});
+	$node->safe_psql('postgres', 'CREATE EXTENSION pgperf');
+	return $node;
+}
+
+# The node of 'method' with the scenario tables t, u and g.
+sub start_node
+{
+	my ($method, $extra) = @_;
+	my $node = PostgreSQL::Test::Cluster->new("pin_$method");
+	$node->init;
+	configure_node($node, $method, $extra);
 	$node->safe_psql('postgres', q{
-		CREATE EXTENSION pgperf;
 		CREATE TABLE t (id int, grp int, pad text);
 		INSERT INTO t SELECT i, i % 1000, repeat('x', 50) FROM generate_series(1, 100000) i;
 		CREATE INDEX t_grp ON t (grp);
@@ -101,6 +110,21 @@ sub one
 	my ($node, $sql) = @_;
 	return $node->safe_psql('postgres', $sql);
 }
+
+# An int8 = int8 operator that notes who called it, for a search_path that
+# puts schema evil first.
+my $evil = q{
+	CREATE SCHEMA evil;
+	CREATE TABLE evil.calls (backend_type text);
+	GRANT ALL ON SCHEMA evil TO PUBLIC; GRANT ALL ON evil.calls TO PUBLIC;
+	CREATE FUNCTION evil.eq(int8, int8) RETURNS bool LANGUAGE plpgsql AS $$
+	BEGIN
+	  INSERT INTO evil.calls
+	    SELECT backend_type FROM pg_catalog.pg_stat_activity WHERE pid = pg_catalog.pg_backend_pid();
+	  RETURN $1 OPERATOR(pg_catalog.=) $2;
+	END$$;
+	CREATE OPERATOR evil.= (LEFTARG = int8, RIGHTARG = int8, FUNCTION = evil.eq);
+};
 
 for my $method (@methods)
 {
@@ -197,6 +221,10 @@ for my $method (@methods)
 		"$method: a pin whose index is gone is broken");
 	like(one($node, "SELECT status_reason FROM pgperf.pins WHERE queryid = $qid2"),
 		qr/public\.u_v, which no longer exists/, "$method: the reason names the index");
+	$node->safe_psql('postgres', 'CREATE ROLE peeker');
+	is(one($node, "SET ROLE peeker; SELECT status || ': ' || status_reason FROM pgperf.pins WHERE queryid = $qid2"),
+		'broken: <insufficient privilege>',
+		"$method: another role sees the status, not the reason (it names the plan's indexes)");
 	$node->safe_psql('postgres', "SELECT pgperf.unpin($qid2)");
 
 	# --- a switch to a generic plan -------------------------------------------
@@ -237,6 +265,69 @@ for my $method (@methods)
 	$node->safe_psql('postgres', q{CREATE ROLE pinner LOGIN});
 	($ret, $out, $err) = $node->psql('postgres', "SET ROLE pinner; SELECT pgperf.pin($qid, $good)");
 	like($err, qr/permission denied for function pin/, "$method: pin() is not granted to PUBLIC");
+
+	# a search_path chosen by someone else (ALTER DATABASE ... SET, here SET)
+	# puts an operator of theirs ahead of pg_catalog's: pgperf's own queries
+	# under a superuser's pin(), pins and unpin() never call it
+	$node->safe_psql('postgres', $evil);
+	one($node, "SET search_path = evil, pg_catalog, public;
+		SELECT pgperf.pin($qid, $good); SELECT count(*) FROM pgperf.pins; SELECT pgperf.unpin($qid)");
+	is(one($node, 'SELECT count(*) FROM evil.calls'), '0',
+		"$method: pin(), pins and unpin() resolve nothing through the caller's search_path");
+
+	# unpin() only with the privileges of the pinned statement's role
+	one($node, "SELECT pgperf.pin($qid, $good)");
+	$node->safe_psql('postgres', q{
+		GRANT USAGE ON SCHEMA pgperf TO pinner;
+		GRANT EXECUTE ON FUNCTION pgperf.unpin(bigint) TO pinner;
+		GRANT ALL ON pgperf.pin_store TO pinner;});
+	($ret, $out, $err) = $node->psql('postgres', "SET ROLE pinner; SELECT pgperf.unpin($qid)");
+	like($err, qr/permission denied to unpin query $qid/,
+		"$method: unpin() of another role's statement is refused");
+	is(one($node, "SELECT count(*) FROM pgperf.pins WHERE queryid = $qid"), '1',
+		"$method: and the pin stays");
+	if ($method eq 'advice')
+	{
+		# the stash is not transactional: no pin or unpin a rollback cannot undo
+		($ret, $out, $err) = $node->psql('postgres', "BEGIN; SELECT pgperf.unpin($qid); ROLLBACK;");
+		like($err, qr/pinning with pg_stash_advice cannot run inside a transaction block/,
+			'advice: unpin() is refused inside a transaction block');
+	}
+	one($node, "SELECT pgperf.unpin($qid)");
+	if ($method eq 'advice')
+	{
+		($ret, $out, $err) = $node->psql('postgres', "BEGIN; SELECT pgperf.pin($qid, $good); ROLLBACK;");
+		like($err, qr/pinning with pg_stash_advice cannot run inside a transaction block/,
+			'advice: pin() is refused inside a transaction block');
+		is(one($node, q{SELECT count(*) FROM pg_get_advice_stash_contents('pgperf')}), '0',
+			'advice: and left nothing in the stash');
+	}
+
+	if ($method eq 'hints')
+	{
+		# names pg_hint_plan would split (a form feed) are quoted; names a
+		# hint comment cannot hold are refused, saying why
+		my $qa = 'SELECT count(pad) FROM t AS U&"a\000Cb" WHERE grp = 21';
+		run_n($node, $qa, 6);
+		my ($qida, $gooda) = split /\|/, one($node,
+			q{SELECT queryid, planid FROM pgperf.statements WHERE query LIKE '%U&"a%'});
+		$node->safe_psql('postgres', q{
+			ALTER SYSTEM SET enable_indexscan = off; ALTER SYSTEM SET enable_bitmapscan = off;
+			ALTER SYSTEM SET enable_indexonlyscan = off; SELECT pg_reload_conf();});
+		($ret, $out, $err) = $node->psql('postgres', "SELECT pgperf.pin($qida, $gooda)");
+		is($err, '', 'hints: an alias with a form feed is pinned (its hint is used)');
+		is(one($node, "SELECT hints LIKE '%\"a' || chr(12) || 'b\"%' FROM hint_plan.hints WHERE query_id = $qida"),
+			't', 'hints: the alias is quoted');
+		one($node, "SELECT pgperf.unpin($qida)");
+		$node->safe_psql('postgres', q{
+			ALTER SYSTEM RESET ALL; SELECT pg_reload_conf();});
+		run_n($node, 'SELECT count(pad) FROM t AS "a*/b" WHERE grp = 22', 2);
+		my ($qidc, $goodc) = split /\|/, one($node,
+			q{SELECT queryid, planid FROM pgperf.statements WHERE query LIKE '%AS "a*/b"%'});
+		($ret, $out, $err) = $node->psql('postgres', "SELECT pgperf.pin($qidc, $goodc)");
+		like($err, qr/cannot be pinned with hints\nDETAIL:  An alias or index name it uses contains "\/\*" or "\*\/"/,
+			'hints: an alias holding "*/" is refused, saying why');
+	}
 	$node->stop;
 
 	# --- pgperf.auto_pin ----------------------------------------------------------
@@ -256,49 +347,30 @@ for my $method (@methods)
 	run_n($node, $q1, 6);
 	is(current_plans($node, 'SELECT count(pad) FROM t%'), $agood,
 		"$method: the automatic pin gives the old plan back");
+	# the database's owner chooses its search_path: not the worker's
+	$node->safe_psql('postgres', $evil .
+		'ALTER DATABASE postgres SET search_path = evil, pg_catalog, public;');
 	$node->safe_psql('postgres', 'DROP INDEX t_grp');
 	run_n($node, $q1, 2);
 	ok($node->poll_query_until('postgres', "SELECT count(*) = 0 FROM pgperf.pins WHERE queryid = $aqid"),
 		"$method: a broken automatic pin is taken back");
 	ok($node->wait_for_log(qr/pgperf: took back the automatic pin of plan $agood/),
 		"$method: and that is logged");
+	is(one($node, q{SELECT count(*) FROM evil.calls WHERE backend_type = 'pgperf pin worker'}), '0',
+		"$method: the pin worker (a superuser) resolves nothing through the database's search_path");
+	is(one($node, q{SELECT count(*) > 0 FROM evil.calls}), 't',
+		"$method: while the test's own sessions did use that operator");
 	$node->stop;
 }
 
-# The node of 'method' with pgperf.auto_pin on.
+# The node of 'method' with pgperf.auto_pin on and the table t.
 sub start_node_auto
 {
 	my ($method) = @_;
 	my $node = PostgreSQL::Test::Cluster->new("pin_auto_$method");
 	$node->init;
-	$node->append_conf('postgresql.conf', "pgperf.auto_pin = on\n");
-	return start_existing($node, $method);
-}
-
-sub start_existing
-{
-	my ($node, $method) = @_;
-	my $conf = $method eq 'hints' ? q{
-shared_preload_libraries = 'pg_hint_plan,pgperf'
-pg_hint_plan.enable_hint_table = on
-} : q{
-shared_preload_libraries = 'pg_plan_advice,pg_stash_advice,pgperf'
-pg_stash_advice.stash_name = 'pgperf'
-};
-	$node->append_conf('postgresql.conf', $conf . q{
-max_parallel_workers_per_gather = 0
-jit = off
-pgperf.compare_min_calls = 5
-pgperf.compare_min_change = 0.5
-pgperf.regression_check_interval = 200ms
-pgperf.ddl_window_interval = 0
-});
-	$node->start;
-	$node->safe_psql('postgres', $method eq 'hints' ?
-		q{SET pg_hint_plan.enable_hint_table = off; CREATE EXTENSION pg_hint_plan;} :
-		q{CREATE EXTENSION pg_stash_advice;});
+	configure_node($node, $method, "pgperf.auto_pin = on\n");
 	$node->safe_psql('postgres', q{
-		CREATE EXTENSION pgperf;
 		CREATE TABLE t (id int, grp int, pad text);
 		INSERT INTO t SELECT i, i % 1000, repeat('x', 50) FROM generate_series(1, 100000) i;
 		CREATE INDEX t_grp ON t (grp);
