@@ -362,7 +362,7 @@ top_join(const SNode *n)
 	return top_join(linitial(n->kids));
 }
 
-/* Returns the hints that should give the plan back, or NULL with *why_not. */
+/* Returns the hints that should give the plan back, or NULL with *why_not (a sentence). */
 char *
 PgperfHintsFromPlan(const PgperfPinInfo *info, char **why_not)
 {
@@ -391,7 +391,7 @@ PgperfHintsFromPlan(const PgperfPinInfo *info, char **why_not)
 
 		if (n == NULL)
 		{
-			*why_not = "the captured plan skeleton is malformed";
+			*why_not = "The captured plan skeleton is malformed";
 			return NULL;
 		}
 		if (main == NULL)
@@ -402,7 +402,7 @@ PgperfHintsFromPlan(const PgperfPinInfo *info, char **why_not)
 	}
 	if (main == NULL)
 	{
-		*why_not = "the captured plan skeleton is empty";
+		*why_not = "The captured plan skeleton is empty";
 		return NULL;
 	}
 
@@ -427,13 +427,13 @@ PgperfHintsFromPlan(const PgperfPinInfo *info, char **why_not)
 		out.data[--out.len] = '\0';
 	if (out.len == 0)
 	{
-		*why_not = "its plan has no scan or join that pg_hint_plan can hint";
+		*why_not = "Its plan has no scan or join that pg_hint_plan can hint";
 		return NULL;
 	}
 	/* checked in a hint comment, which such a name would end or nest */
 	if (strstr(out.data, "/*") != NULL || strstr(out.data, "*/") != NULL)
 	{
-		*why_not = "an alias or index name it uses contains \"/*\" or \"*/\", which a hint comment cannot hold";
+		*why_not = "An alias or index name it uses contains \"/*\" or \"*/\", which a hint comment cannot hold";
 		return NULL;
 	}
 	return out.data;
