@@ -558,20 +558,33 @@ PgperfHintsInstall(uint64 queryid, const char *hints)
 	return id;
 }
 
-/* Removes the row pin() wrote, if it is still as written; reports whether it did. */
-bool
-PgperfHintsRemove(int64 id, uint64 queryid, const char *hints)
+/*
+ * Runs 'head' (a DELETE or SELECT of hint_plan.hints) on the row pin() wrote,
+ * if it is still as written; returns the number of rows it found.
+ */
+static uint64
+row_as_written(const char *head, int64 id, uint64 queryid, const char *hints, bool read_only)
 {
 	Oid			types[3] = {INT8OID, INT8OID, TEXTOID};
 	Datum		values[3] = {Int64GetDatum(id), Int64GetDatum((int64) queryid),
 	CStringGetTextDatum(hints)};
-	bool		removed;
+	uint64		found;
 
 	SPI_connect();
-	spi_run("DELETE FROM hint_plan.hints WHERE id = $1 AND query_id = $2 "
-			"AND application_name = '' AND hints = $3", 3, types, values, false);
-	removed = SPI_processed > 0;
+	spi_run(psprintf("%s WHERE id = $1 AND query_id = $2 AND application_name = '' AND hints = $3",
+					 head), 3, types, values, read_only);
+	found = SPI_processed;
 	SPI_finish();
+	return found;
+}
+
+/* Removes the row pin() wrote, if it is still as written; reports whether it did. */
+bool
+PgperfHintsRemove(int64 id, uint64 queryid, const char *hints)
+{
+	bool		removed = row_as_written("DELETE FROM hint_plan.hints", id, queryid, hints,
+										 false) > 0;
+
 	CommandCounterIncrement();
 	return removed;
 }
@@ -580,17 +593,7 @@ PgperfHintsRemove(int64 id, uint64 queryid, const char *hints)
 bool
 PgperfHintsPresent(int64 id, uint64 queryid, const char *hints)
 {
-	Oid			types[3] = {INT8OID, INT8OID, TEXTOID};
-	Datum		values[3] = {Int64GetDatum(id), Int64GetDatum((int64) queryid),
-	CStringGetTextDatum(hints)};
-	bool		present;
-
 	if (!OidIsValid(get_extension_oid("pg_hint_plan", true)))
 		return false;
-	SPI_connect();
-	spi_run("SELECT 1 FROM hint_plan.hints WHERE id = $1 AND query_id = $2 "
-			"AND application_name = '' AND hints = $3", 3, types, values, true);
-	present = SPI_processed > 0;
-	SPI_finish();
-	return present;
+	return row_as_written("SELECT 1 FROM hint_plan.hints", id, queryid, hints, true) > 0;
 }
