@@ -145,6 +145,11 @@ SELECT * FROM pgperf.plan_diff(12345, :w0, :w1);
 SELECT pgperf.reset() IS NOT NULL AS t;
 SELECT * FROM pgperf.compare();
 \set VERBOSITY default
+-- a full reset forgets pgperf's own statements, but not the reset() that
+-- ran it: it is no 'gone' statement of the next comparison
+SELECT pgperf.mark() IS NOT NULL AS t;
+SELECT count(*) AS own_listed FROM pgperf.compare() WHERE query LIKE '%pgperf.reset%';
+SELECT pgperf.report() LIKE '%pgperf.reset%' AS report_lists_it;
 
 DEALLOCATE gone_q;
 SET pgperf.track = top;

@@ -634,6 +634,8 @@ pgperf_reset(PG_FUNCTION_ARGS)
 	PgperfRequireShmem();
 
 	PgperfReset(userid, dbid, (uint64) queryid, now);
+	/* a full reset forgot pgperf's own statements: this one is again */
+	PgperfNoteOwnStatements();
 	PG_RETURN_TIMESTAMPTZ(now);
 }
 
