@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # pgperf demo: an index changes a query's plan, and pgperf shows both plans.
 #
-#   sudo scripts/demo.sh     (Debian 12, PostgreSQL 15; ~30 s once the packages
-#                             are installed)
+#   sudo scripts/demo.sh               (Debian 12, PostgreSQL 15; ~30 s once the
+#                                       packages are installed)
+#   sudo scripts/demo.sh --major 18    (PostgreSQL 17, 18 or 19 in a chroot made
+#                                       by scripts/ci/chroot.sh: ~3 min the first
+#                                       time, cached in $PGPERF_CACHE after)
 #
 # What it does, on a throwaway server that it removes again on exit:
 #   1. installs the packages (scripts/setup.sh), builds and installs pgperf;
-#   2. starts PostgreSQL 15 with shared_preload_libraries = 'pgperf' in a temp
+#   2. starts PostgreSQL (15, or --major's) with shared_preload_libraries = 'pgperf' in a temp
 #      directory (unix socket only, a free port), creates the extension;
 #   3. loads a BookWyrm-like database (test/data/bookwyrm.sql: 400,000
 #      statuses, almost all of them tombstones of deleted spam);
@@ -26,10 +29,22 @@ set -euo pipefail
 SCALE=${SCALE:-1}
 CALLS=${CALLS:-250}
 CLIENTS=2
-PGBIN=/usr/lib/postgresql/15/bin
+MAJOR=15
+while [ $# -gt 0 ]; do
+  case $1 in
+    --major) MAJOR=${2:-}; shift 2 || shift ;;
+    --major=*) MAJOR=${1#--major=}; shift ;;
+    *) echo "usage: demo.sh [--major 15|17|18|19]" >&2; exit 2 ;;
+  esac
+done
+case $MAJOR in
+  15|17|18|19) ;;
+  *) echo "demo.sh: --major takes 15, 17, 18 or 19" >&2; exit 2 ;;
+esac
+PGBIN=/usr/lib/postgresql/$MAJOR/bin
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DATA=$ROOT/test/data
-# psql, pgbench, createdb of PostgreSQL 15 itself, not the pg_wrapper choice
+# psql, pgbench, createdb of that major itself, not the pg_wrapper choice
 export PATH=$PGBIN:$PATH
 
 case "$SCALE$CALLS" in
@@ -48,8 +63,24 @@ say() { printf '\n%s== %s%s\n' "$B" "$*" "$N"; }
 note() { printf '   %s\n' "$*"; }
 
 # --- 1. packages, build, install -------------------------------------------
-say "Installing build dependencies (scripts/setup.sh)"
-bash "$ROOT/scripts/setup.sh"
+if [ "$MAJOR" != 15 ] && [ -z "${PGPERF_DEMO_CHROOT:-}" ]; then
+  # the same demo, run again inside the chroot of that major
+  say "PostgreSQL $MAJOR: making (or reusing) its chroot (scripts/ci/chroot.sh)"
+  bash "$ROOT/scripts/setup.sh" >/dev/null
+  bash "$ROOT/scripts/ci/chroot.sh" "$MAJOR" >&2
+  chroot_dir=${PGPERF_CACHE:-/var/cache/pgperf}/chroot-$MAJOR
+  rm -rf "$chroot_dir/build/pgperf-demo"
+  mkdir -p "$chroot_dir/build/pgperf-demo"
+  tar -C "$ROOT" --exclude=.git --exclude='*.o' --exclude='*.so' --exclude='*.bc' \
+      --exclude=./tmp_check --exclude=./results --exclude=./test-output -cf - . \
+    | tar -C "$chroot_dir/build/pgperf-demo" -xf -
+  exec bash "$ROOT/scripts/ci/chroot.sh" "$MAJOR" run env PGPERF_DEMO_CHROOT=1 \
+    SCALE="$SCALE" CALLS="$CALLS" bash /build/pgperf-demo/scripts/demo.sh --major "$MAJOR"
+fi
+if [ -z "${PGPERF_DEMO_CHROOT:-}" ]; then
+  say "Installing build dependencies (scripts/setup.sh)"
+  bash "$ROOT/scripts/setup.sh"
+fi
 
 say "Building and installing pgperf"
 make -s -C "$ROOT" PG_CONFIG=$PGBIN/pg_config
@@ -87,7 +118,7 @@ for p in $(seq 54330 54429); do
 done
 [ -n "$PORT" ] || { echo "demo.sh: no free port in 54330-54429" >&2; exit 1; }
 
-say "Starting a throwaway PostgreSQL 15 in $TMP (port $PORT)"
+say "Starting a throwaway PostgreSQL $MAJOR in $TMP (port $PORT)"
 runuser -u postgres -- $PGBIN/initdb -D "$TMP/data" -U postgres -A trust \
   -E UTF8 --no-locale --no-sync >/dev/null
 cat >> "$TMP/data/postgresql.conf" <<EOF
