@@ -55,7 +55,7 @@ BEGIN
   END;
   FOR k IN REVERSE 9..-1 LOOP
     IF state IS NOT NULL AND base + k > 0 THEN
-      res := regexp_replace(res, '(?<![-0-9])' || (base + k) || '(?![0-9])', 'w' || k, 'g');
+      res := regexp_replace(res, '(?<![-0-9.])' || (base + k) || '(?![0-9]|\.[0-9])', 'w' || k, 'g');
     END IF;
   END LOOP;
   IF length(res) > 100 THEN
@@ -147,7 +147,7 @@ SELECT q, pg_temp.try(q) AS result FROM (VALUES
   ($$SELECT queryid FROM pgperf.compare(repeat('x', 64), 'hostile_b')$$),
   ($$SELECT queryid FROM pgperf.compare('hostile_a', repeat('x', 1000000))$$),
   ($$SELECT queryid FROM pgperf.compare('hostile_b', 'hostile_b')$$),
-  ($$SELECT queryid FROM pgperf.compare(NULL::text, 'hostile_a')$$),
+  ($$SELECT count(*) FROM pgperf.compare(NULL::text, 'hostile_a')$$),
   ($$SELECT pgperf.report('no such label', NULL)$$),
   ($$SELECT pgperf.report('', 'hostile_b')$$),
   ($$SELECT pgperf.report(repeat('x', 1000000), 'hostile_b')$$),
