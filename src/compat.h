@@ -129,22 +129,8 @@ typedef JumbleState PgperfHookJumbleState;
 /* Milliseconds of a finished instrument. */
 #define PGPERF_INSTR_MS(instr)				INSTR_TIME_GET_MILLISEC((instr)->total)
 #define PGPERF_INSTR_END(instr)				((void) 0)
-/* Milliseconds so far of an instrument an error interrupted. */
-static inline double
-pgperf_instr_ms_so_far(Instrumentation *instr)
-{
-	double		ms = INSTR_TIME_GET_MILLISEC(instr->total);
-
-	if (!INSTR_TIME_IS_ZERO(instr->starttime))
-	{
-		instr_time	now;
-
-		INSTR_TIME_SET_CURRENT(now);
-		INSTR_TIME_SUBTRACT(now, instr->starttime);
-		ms += INSTR_TIME_GET_MILLISEC(now);
-	}
-	return ms;
-}
+/* the milliseconds of the instrument's finished runs */
+#define PGPERF_INSTR_DONE_MS(instr)			INSTR_TIME_GET_MILLISEC((instr)->total)
 #else
 #define PGPERF_QUERY_INSTR(qd)				((qd)->totaltime)
 #define PGPERF_REQUEST_QUERY_INSTR(qd)		((void) 0)
@@ -159,10 +145,15 @@ pgperf_instr_ms_so_far(Instrumentation *instr)
 	} while (0)
 #define PGPERF_INSTR_MS(instr)				((instr)->total * 1000.0)
 #define PGPERF_INSTR_END(instr)				InstrEndLoop(instr)
+#define PGPERF_INSTR_DONE_MS(instr) \
+	((instr)->total * 1000.0 + INSTR_TIME_GET_MILLISEC((instr)->counter))
+#endif
+
+/* Milliseconds so far of an instrument an error interrupted. */
 static inline double
 pgperf_instr_ms_so_far(Instrumentation *instr)
 {
-	double		ms = instr->total * 1000.0 + INSTR_TIME_GET_MILLISEC(instr->counter);
+	double		ms = PGPERF_INSTR_DONE_MS(instr);
 
 	if (!INSTR_TIME_IS_ZERO(instr->starttime))
 	{
@@ -174,7 +165,6 @@ pgperf_instr_ms_so_far(Instrumentation *instr)
 	}
 	return ms;
 }
-#endif
 
 /*
  * Rows an execution has produced so far, over every run (a cursor runs many
