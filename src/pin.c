@@ -23,9 +23,10 @@
  * The pins of a database are rows of pgperf.pin_store (a table of the
  * extension, in pg_dump's output), with what was installed where: so unpin()
  * removes exactly that, and never what someone else wrote into the hint
- * table or the stash.  Pinning and unpinning open a window (reason "pin"):
- * executions after it are counted apart, which is what a pin's status is
- * judged on (and what compare() sets against the window before).  They also
+ * table or the stash.  Pinning and unpinning open a window (reason "pin")
+ * when their transaction commits, once the pin can be seen: executions after
+ * it are counted apart, which is what a pin's status is judged on (and what
+ * compare() sets against the window before).  They also
  * invalidate the cached plans of the plan's relations, so that prepared
  * statements are planned again under the pin, as after an ANALYZE.
  *
@@ -400,10 +401,8 @@ open_pin_window(const char *what, uint64 queryid, uint64 planid)
 
 	snprintf(detail, sizeof(detail), "%s query " INT64_FORMAT " plan " INT64_FORMAT,
 			 what, (int64) queryid, (int64) planid);
-	/* under the exclusive lock: a window opened in the ring */
-	LWLockAcquire(pgperf_shared->lock, LW_EXCLUSIVE);
-	(void) PgperfOpenWindowLocked(PGPERF_WINDOW_PIN, NULL, detail, GetCurrentTimestamp());
-	LWLockRelease(pgperf_shared->lock);
+	/* at commit: executions before it cannot see the pin, and are not after it */
+	PgperfOpenWindowAtCommit(PGPERF_WINDOW_PIN, detail);
 }
 
 /*

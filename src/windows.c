@@ -725,12 +725,45 @@ settle_prepared(void)
 	pfree(xids);
 }
 
+/*
+ * A window a transaction asked for (a pin or an unpin, pin.c), opened when it
+ * commits, not before: executions that cannot see yet what it changed are
+ * not counted after it.  One per transaction, the first asked for; forgotten
+ * with the subtransaction that asked, and at PREPARE TRANSACTION.
+ */
+static char at_commit_reason = 0;
+static SubTransactionId at_commit_subid;
+static char at_commit_detail[PGPERF_DETAIL_MAX];
+
+void
+PgperfOpenWindowAtCommit(char reason, const char *detail)
+{
+	if (at_commit_reason != 0)
+		return;
+	at_commit_reason = reason;
+	at_commit_subid = GetCurrentSubTransactionId();
+	strlcpy(at_commit_detail, detail, sizeof(at_commit_detail));
+}
+
 /* Opens the DDL window at commit, keeps it at PREPARE; forgets it otherwise. */
 static void
 window_xact_callback(XactEvent event, void *arg)
 {
 	if (event == XACT_EVENT_PRE_PREPARE)
 		preparing_xid = GetTopTransactionIdIfAny();
+	if (at_commit_reason != 0 &&
+		(event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+		 event == XACT_EVENT_PREPARE || event == XACT_EVENT_PARALLEL_ABORT))
+	{
+		if (event == XACT_EVENT_COMMIT && pgperf_shared != NULL)
+		{
+			LWLockAcquire(pgperf_shared->lock, LW_EXCLUSIVE);
+			(void) PgperfOpenWindowLocked(at_commit_reason, NULL, at_commit_detail,
+										  GetCurrentTimestamp());
+			LWLockRelease(pgperf_shared->lock);
+		}
+		at_commit_reason = 0;
+	}
 	if (npending == 0)
 		return;
 	if (event == XACT_EVENT_COMMIT && pgperf_shared != NULL)
@@ -753,6 +786,13 @@ window_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 {
 	int			k = 0;
 
+	if (at_commit_reason != 0)
+	{
+		if (event == SUBXACT_EVENT_COMMIT_SUB && at_commit_subid == mySubid)
+			at_commit_subid = parentSubid;
+		else if (event == SUBXACT_EVENT_ABORT_SUB && at_commit_subid >= mySubid)
+			at_commit_reason = 0;
+	}
 	if (npending == 0)
 		return;
 	if (event == SUBXACT_EVENT_COMMIT_SUB)

@@ -92,6 +92,7 @@ extern uint32 PgperfLiveWindow(uint32 id);
 
 /* Opens (or joins) a window for a change made outside any transaction. */
 extern void PgperfOpenChangeWindow(char reason, const char *detail, Oid author);
+extern void PgperfOpenWindowAtCommit(char reason, const char *detail);
 
 /* Notes a committed-to-be DDL statement; the window opens at commit. */
 extern void PgperfNoteDDL(PlannedStmt *pstmt, const char *queryString);

@@ -147,6 +147,25 @@ for my $method (@methods)
 	unlike(one($node, "SELECT plan FROM pgperf.plans WHERE planid = $bad"), qr/t_grp/,
 		"$method: the new plan scans the table");
 
+	if ($method eq 'hints')
+	{
+		# a pin rolled back opens no window; a pin opens its window when it
+		# commits: executions before then, which cannot see it, are not judged
+		my $nwin = one($node, 'SELECT count(*) FROM pgperf.windows');
+		one($node, "BEGIN; SELECT pgperf.pin($qid, $good); ROLLBACK;");
+		is(one($node, 'SELECT count(*) FROM pgperf.windows'), $nwin,
+			'hints: a pin rolled back opens no window');
+		my $bg = $node->background_psql('postgres');
+		$bg->query_safe("BEGIN; SELECT pgperf.pin($qid, $good);");
+		run_n($node, $q1, 3);
+		$bg->query_safe('COMMIT');
+		$bg->quit;
+		is(one($node, "SELECT status FROM pgperf.pins WHERE queryid = $qid"), 'pending',
+			'hints: executions before the pin committed are not judged');
+		is(one($node, 'SELECT count(*) FROM pgperf.windows'), $nwin + 1,
+			'hints: the pin opened its window at commit');
+		one($node, "SELECT pgperf.unpin($qid)");
+	}
 	my $pin = one($node, "SELECT method || ' ' || status FROM pgperf.pin($qid, $good)");
 	is($pin, "$method pending", "$method: pinned, pending until it runs");
 	run_n($node, $q1, 6);
