@@ -159,10 +159,11 @@ show() {
   done
   return 0
 }
-# suite DIR PG_CONFIG WHICH RUN...: one of pgperf's suites (regress,
-# isolation, tap) in DIR through PGXS's installcheck, run by RUN (a prefix)
+# suite DIR RUNDIR PG_CONFIG WHICH RUN...: one of pgperf's suites (regress,
+# isolation, tap) through PGXS's installcheck, run by RUN (a prefix) in
+# RUNDIR, which is DIR as RUN sees it (a chroot's path, or DIR itself)
 suite() {
-  local dir=$1 pgc=$2 which=$3; shift 3
+  local dir=$1 rundir=$2 pgc=$3 which=$4; shift 4
   local sel=()
   case $which in
     regress) sel=(ISOLATION= TAP_TESTS=) ;;
@@ -170,7 +171,7 @@ suite() {
     tap) sel=(REGRESS= ISOLATION=) ;;
   esac
   rm -rf "$dir/results" "$dir/output_iso" "$dir/tmp_check" "$dir/tmp_check_iso" "$dir/regression.diffs"
-  "$@" make -C "$dir" -s installcheck PG_CONFIG="$pgc" "${sel[@]}" 2>&1 | tee "$dir/suite.log"
+  "$@" make -C "$rundir" -s installcheck PG_CONFIG="$pgc" "${sel[@]}" 2>&1 | tee "$dir/suite.log"
   [ "${PIPESTATUS[0]}" -eq 0 ] && return 0
   show "$dir"
   return 1
@@ -191,7 +192,7 @@ pg15_build() {
 }
 pg15_suite() {
   local pfx=(); [ $is_root = yes ] && pfx=(runuser -u postgres --)
-  PATH="/usr/lib/postgresql/15/bin:$PATH" suite "$work/pg15" /usr/lib/postgresql/15/bin/pg_config "$1" "${pfx[@]}" \
+  PATH="/usr/lib/postgresql/15/bin:$PATH" suite "$work/pg15" "$work/pg15" /usr/lib/postgresql/15/bin/pg_config "$1" "${pfx[@]}" \
     || { keep "$work/pg15" "pg15-$1"; return 1; }
 }
 
@@ -207,7 +208,7 @@ assert_build_pgperf() {
   [ -f "$("$pgc" --pkglibdir)/pgperf.so" ] || { echo "pgperf.so not in $("$pgc" --pkglibdir)"; return 1; }
 }
 assert_suite() {
-  PATH="$ASSERT_PREFIX/bin:$PATH" suite "$work/assert" "$ASSERT_PREFIX/bin/pg_config" "$1" runuser -u postgres -- \
+  PATH="$ASSERT_PREFIX/bin:$PATH" suite "$work/assert" "$work/assert" "$ASSERT_PREFIX/bin/pg_config" "$1" runuser -u postgres -- \
     || { keep "$work/assert" "assert-$1"; return 1; }
 }
 assert_ready=unknown
@@ -363,21 +364,11 @@ matrix_stage() {
   done
 }
 matrix_suite() {   # MAJOR WHICH
-  local m=$1 which=$2 dir=/build/pgperf sel=()
+  local m=$1 which=$2 dir=/build/pgperf
   local root=$PGPERF_CACHE/chroot-$m
-  case $which in
-    regress) sel=(ISOLATION= TAP_TESTS=) ;;
-    isolation) sel=(REGRESS= TAP_TESTS=) ;;
-    tap) sel=(REGRESS= ISOLATION=) ;;
-  esac
-  rm -rf "$root$dir/results" "$root$dir/output_iso" "$root$dir/tmp_check" "$root$dir/tmp_check_iso" "$root$dir/regression.diffs"
-  bash "$here/scripts/ci/chroot.sh" "$m" run runuser -u postgres -- env LC_ALL=C.UTF-8 \
-    make -C "$dir" -s installcheck PG_CONFIG="/usr/lib/postgresql/$m/bin/pg_config" "${sel[@]}" 2>&1 \
-    | tee "$root$dir/suite.log"
-  [ "${PIPESTATUS[0]}" -eq 0 ] && return 0
-  show "$root$dir"
-  keep "$root$dir" "pg$m-$which"
-  return 1
+  suite "$root$dir" "$dir" "/usr/lib/postgresql/$m/bin/pg_config" "$which" \
+    bash "$here/scripts/ci/chroot.sh" "$m" run runuser -u postgres -- env LC_ALL=C.UTF-8 \
+    || { keep "$root$dir" "pg$m-$which"; return 1; }
 }
 
 # --- run -----------------------------------------------------------------------------
